@@ -1,0 +1,67 @@
+"""The application factory: it only wires configuration, extensions and blueprints."""
+from __future__ import annotations
+
+from flask import Flask
+
+from app.config import ROOT, Config
+from app import extensions as ext
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+    )
+    app.config.from_object(Config())
+    app.config.update(overrides or {})
+
+    register_extensions(app)
+    register_database(app)
+    register_pages(app)
+    register_api(app)
+    register_error_handling(app)
+    register_cli(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from app import models  # noqa: F401  (the whole schema, for Alembic)
+
+    ext.db.init_app(app)
+    ext.migrate.init_app(app, ext.db, directory=str(ROOT / "migrations"))
+    ext.login_manager.init_app(app)
+    ext.csrf.init_app(app)
+    ext.mail.init_app(app)
+    ext.htmx.init_app(app)
+
+
+def register_database(app: Flask) -> None:
+    from app.repositories.sqlite import configure_sqlite
+
+    configure_sqlite(app)
+
+
+def register_pages(app: Flask) -> None:
+    from app.web import register_web
+
+    register_web(app)
+
+
+def register_api(app: Flask) -> None:
+    from app.api import register_api_blueprints
+
+    register_api_blueprints(app, ext.api)
+
+
+def register_error_handling(app: Flask) -> None:
+    from app.web.errors import register_error_pages
+
+    register_error_pages(app)  # after the API: replaces smorest's JSON-only handler
+
+
+def register_cli(app: Flask) -> None:
+    from app.cli import register_commands
+
+    register_commands(app)

@@ -1,0 +1,183 @@
+"""Tenant-scoped ticket queries: the queue, one ticket, its conversation and activity."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from app.errors import TicketNotFound
+from app.models import Comment, Tenant, Ticket, TicketActivity, TicketTag
+from app.models.tickets import PRIORITIES
+from app.repositories.pagination import Page, count, decode_cursor, encode_cursor, paginate
+
+SORTS = {
+    # name: (column used for the order and the cursor, label)
+    "updated": "updated_at",
+    "created": "created_at",
+    "priority": "priority",
+}
+
+
+@dataclass
+class TicketFilter:
+    statuses: list[str] = field(default_factory=list)
+    priorities: list[str] = field(default_factory=list)
+    assignee_id: int | None = None
+    unassigned: bool = False
+    tag: str | None = None
+    text: str | None = None
+    sort: str = "updated"
+
+
+class TicketRepository:
+    def __init__(self, session: Session, tenant_id: int):
+        self.session = session
+        self.tenant_id = tenant_id
+
+    # -- one ticket -----------------------------------------------------------
+    def get(self, number: int, *, for_update: bool = False) -> Ticket:
+        stmt = (
+            select(Ticket)
+            .where(Ticket.tenant_id == self.tenant_id, Ticket.number == number)
+            .options(selectinload(Ticket.tag_rows), selectinload(Ticket.assignee))
+        )
+        if for_update:
+            stmt = stmt.with_for_update(of=Ticket)
+        ticket = self.session.scalar(stmt)
+        if ticket is None:
+            raise TicketNotFound(number)
+        return ticket
+
+    def next_number(self) -> int:
+        """Allocate the tenant's next ticket number under the tenant row's lock."""
+        return self.session.execute(
+            update(Tenant)
+            .where(Tenant.id == self.tenant_id)
+            .values(ticket_seq=Tenant.ticket_seq + 1)
+            .returning(Tenant.ticket_seq)
+        ).scalar_one()
+
+    def add(self, ticket: Ticket) -> Ticket:
+        ticket.tenant_id = self.tenant_id
+        self.session.add(ticket)
+        return ticket
+
+    def set_tags(self, ticket: Ticket, tags: list[str]) -> None:
+        keep = {row.tag: row for row in ticket.tag_rows}
+        ticket.tag_rows = [keep.get(t) or TicketTag(tag=t, tenant_id=self.tenant_id) for t in tags]
+
+    # -- the queue ------------------------------------------------------------
+    def _filtered(self, f: TicketFilter):
+        stmt = select(Ticket).where(Ticket.tenant_id == self.tenant_id)
+        if f.statuses:
+            stmt = stmt.where(Ticket.status.in_(f.statuses))
+        if f.priorities:
+            stmt = stmt.where(Ticket.priority.in_(f.priorities))
+        if f.unassigned:
+            stmt = stmt.where(Ticket.assignee_id.is_(None))
+        elif f.assignee_id is not None:
+            stmt = stmt.where(Ticket.assignee_id == f.assignee_id)
+        if f.tag:
+            stmt = stmt.where(
+                exists().where(
+                    TicketTag.tenant_id == self.tenant_id,
+                    TicketTag.tag == f.tag,
+                    TicketTag.ticket_id == Ticket.id,
+                )
+            )
+        if f.text:
+            escaped = f.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            stmt = stmt.where(Ticket.subject.ilike(f"%{escaped}%", escape="\\"))
+        return stmt
+
+    @staticmethod
+    def _order(f: TicketFilter):
+        column = getattr(Ticket, SORTS[f.sort])
+        return column, (column.desc(), Ticket.id.desc())
+
+    @staticmethod
+    def _with_rows():
+        return (selectinload(Ticket.tag_rows), selectinload(Ticket.assignee))
+
+    def list(self, f: TicketFilter, page: int, limit: int) -> Page:
+        _, order = self._order(f)
+        stmt = self._filtered(f).order_by(*order).options(*self._with_rows())
+        return paginate(self.session, stmt, page, limit)
+
+    def list_after(self, f: TicketFilter, cursor: str | None, limit: int) -> Page:
+        """Keyset page: rows strictly after the cursor in the sort order; stable while tickets are added."""
+        column, order = self._order(f)
+        base = self._filtered(f)
+        stmt = base
+        if cursor:
+            key, last_id = self._decode(f, cursor)
+            stmt = stmt.where(or_(column < key, and_(column == key, Ticket.id < last_id)))
+        rows = list(self.session.scalars(stmt.order_by(*order).limit(limit + 1).options(*self._with_rows())))
+        next_cursor = None
+        if len(rows) > limit:
+            rows = rows[:limit]
+            last = rows[-1]
+            next_cursor = self._encode(f, last)
+        return Page(items=rows, page=1, limit=limit, total=count(self.session, base),
+                    next_cursor=next_cursor, extra={"cursor": True})
+
+    @staticmethod
+    def _encode(f: TicketFilter, ticket: Ticket) -> str:
+        value = getattr(ticket, SORTS[f.sort])
+        if isinstance(value, datetime):
+            value = value.isoformat()
+        elif f.sort == "priority":
+            value = PRIORITIES.index(value)
+        return encode_cursor([f.sort, value, ticket.id])
+
+    @staticmethod
+    def _decode(f: TicketFilter, cursor: str):
+        values = decode_cursor(cursor)
+        if len(values) != 3 or values[0] != f.sort or not isinstance(values[2], int):
+            raise ValueError("cursor does not belong to this sort")
+        _, value, last_id = values
+        try:
+            if f.sort == "priority":
+                return PRIORITIES[int(value)], last_id
+            return datetime.fromisoformat(value), last_id
+        except (ValueError, TypeError, IndexError) as exc:
+            raise ValueError("malformed cursor") from exc
+
+    # -- conversation and activity -----------------------------------------------
+    def comments(self, ticket: Ticket) -> list[Comment]:
+        stmt = (
+            select(Comment)
+            .where(Comment.tenant_id == self.tenant_id, Comment.ticket_id == ticket.id)
+            .order_by(Comment.created_at, Comment.id)
+            .options(selectinload(Comment.author))
+        )
+        return list(self.session.scalars(stmt))
+
+    def comments_page(self, ticket: Ticket, page: int, limit: int) -> Page:
+        stmt = (
+            select(Comment)
+            .where(Comment.tenant_id == self.tenant_id, Comment.ticket_id == ticket.id)
+            .order_by(Comment.created_at, Comment.id)
+            .options(selectinload(Comment.author))
+        )
+        return paginate(self.session, stmt, page, limit)
+
+    def activities(self, ticket: Ticket) -> list[TicketActivity]:
+        stmt = (
+            select(TicketActivity)
+            .where(TicketActivity.tenant_id == self.tenant_id, TicketActivity.ticket_id == ticket.id)
+            .order_by(TicketActivity.created_at, TicketActivity.id)
+            .options(selectinload(TicketActivity.actor))
+        )
+        return list(self.session.scalars(stmt))
+
+    def add_comment(self, comment: Comment) -> Comment:
+        comment.tenant_id = self.tenant_id
+        self.session.add(comment)
+        return comment
+
+    def add_activity(self, activity: TicketActivity) -> None:
+        activity.tenant_id = self.tenant_id
+        self.session.add(activity)

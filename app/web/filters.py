@@ -1,0 +1,64 @@
+"""Jinja filters and globals every page uses."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+from flask_login import current_user
+
+from app.models.tickets import PRIORITIES, STATUSES
+from app.services.rich_text import render_markdown
+
+STATUS_LABELS = {"new": "New", "open": "Open", "pending": "Pending", "on_hold": "On hold",
+                 "solved": "Solved", "closed": "Closed"}
+PRIORITY_LABELS = {p: p.capitalize() for p in PRIORITIES}
+
+
+def _zone() -> ZoneInfo:
+    name = current_user.tenant.timezone if getattr(current_user, "is_authenticated", False) else "UTC"
+    try:
+        return ZoneInfo(name)
+    except Exception:
+        return ZoneInfo("UTC")
+
+
+def localtime(value: datetime | None, fmt: str = "%d %b %Y, %H:%M") -> str:
+    """A UTC datetime shown in the tenant's time zone."""
+    if value is None:
+        return ""
+    return value.astimezone(_zone()).strftime(fmt)
+
+
+def isotime(value: datetime | None) -> str:
+    return value.astimezone(timezone.utc).isoformat() if value else ""
+
+
+def timeago(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    seconds = int((datetime.now(timezone.utc) - value).total_seconds())
+    if seconds < 60:
+        return "just now"
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            n = seconds // size
+            if unit == "day" and n > 30:
+                return localtime(value, "%d %b %Y")
+            return f"{n} {unit}{'s' if n != 1 else ''} ago"
+    return "just now"
+
+
+def register_filters(app: Flask) -> None:
+    app.jinja_env.filters.update(
+        markdown=render_markdown,
+        localtime=localtime,
+        isotime=isotime,
+        timeago=timeago,
+        status_label=lambda s: STATUS_LABELS.get(s, s),
+        priority_label=lambda p: PRIORITY_LABELS.get(p, p),
+    )
+    app.jinja_env.globals.update(STATUSES=STATUSES, PRIORITIES=PRIORITIES, STATUS_LABELS=STATUS_LABELS,
+                                 PRIORITY_LABELS=PRIORITY_LABELS)
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True

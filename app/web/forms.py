@@ -1,0 +1,61 @@
+"""WTForms for every page form; CSRF comes with FlaskForm."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from app.models.tenancy import ROLES
+from app.models.tickets import PRIORITIES, STATUSES
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+    workspace = StringField("Workspace", validators=[Optional(), Length(max=63)],
+                            description="Only needed when your email belongs to several workspaces.")
+    next = HiddenField()
+
+
+class TicketForm(FlaskForm):
+    subject = StringField("Subject", validators=[DataRequired(), Length(max=200)])
+    description = TextAreaField("Description", validators=[DataRequired(), Length(max=50_000)],
+                                description="Markdown is supported.")
+    requester_name = StringField("Requester name", validators=[DataRequired(), Length(max=120)])
+    requester_email = EmailField("Requester email", validators=[DataRequired(), Length(max=254)])
+    priority = SelectField("Priority", choices=[(p, p.capitalize()) for p in PRIORITIES], default="normal")
+    assignee_id = SelectField("Assignee", choices=[], validate_choice=False)
+    tags = StringField("Tags", validators=[Optional(), Length(max=1000)], description="Separate tags with commas.")
+
+
+class CommentForm(FlaskForm):
+    body = TextAreaField("Reply", validators=[DataRequired(), Length(max=50_000)])
+    public = BooleanField("Public reply", default=True)
+
+
+class TicketFieldsForm(FlaskForm):
+    """The side panel: any subset of these may be sent."""
+
+    status = SelectField("Status", choices=[(s, s) for s in STATUSES], validate_choice=False)
+    priority = SelectField("Priority", choices=[(p, p) for p in PRIORITIES], validate_choice=False)
+    assignee_id = SelectField("Assignee", choices=[], validate_choice=False)
+    tags = StringField("Tags", validators=[Optional(), Length(max=1000)])
+
+
+class PersonForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+    role = SelectField("Role", choices=[(r, r.capitalize()) for r in ROLES], default="agent")
+    password = PasswordField("Initial password", validators=[DataRequired(), Length(min=10, max=1024)])
+
+
+class RoleForm(FlaskForm):
+    role = SelectField("Role", choices=[(r, r.capitalize()) for r in ROLES])
+
+
+class TokenForm(FlaskForm):
+    name = StringField("Token name", validators=[DataRequired(), Length(max=120)])
+
+
+class ConfirmForm(FlaskForm):
+    """An empty form: a button that posts with a CSRF token."""

@@ -1,0 +1,36 @@
+"""flask-login wiring: the session loader, the login page, role checks for pages."""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import Flask, abort
+from flask_login import current_user, login_required
+
+from app.extensions import login_manager
+from app.services.auth import user_for_session_id
+
+
+def register_session(app: Flask) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to continue."
+    login_manager.login_message_category = "info"
+    # "strong" drops the session when the client's address or agent changes; "basic"
+    # keeps sessions alive across address changes but still marks them non-fresh.
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(user_for_session_id)
+
+
+def role_required(role: str):
+    """Pages of a role: anonymous → login page, signed in without the role → 403."""
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if not current_user.has_role(role):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
