@@ -49,6 +49,17 @@ def timeago(value: datetime | None) -> str:
     return "just now"
 
 
+def page_window(current: int, total: int, radius: int = 2) -> list[int | None]:
+    """Page numbers to link: the first, the last, and a few around the current one; None marks a gap."""
+    pages = sorted({1, total, *range(max(1, current - radius), min(total, current + radius) + 1)})
+    window: list[int | None] = []
+    for n in pages:
+        if window and n - window[-1] > 1:
+            window.append(None)
+        window.append(n)
+    return window
+
+
 def register_filters(app: Flask) -> None:
     app.jinja_env.filters.update(
         markdown=render_markdown,
@@ -59,6 +70,6 @@ def register_filters(app: Flask) -> None:
         priority_label=lambda p: PRIORITY_LABELS.get(p, p),
     )
     app.jinja_env.globals.update(STATUSES=STATUSES, PRIORITIES=PRIORITIES, STATUS_LABELS=STATUS_LABELS,
-                                 PRIORITY_LABELS=PRIORITY_LABELS)
+                                 PRIORITY_LABELS=PRIORITY_LABELS, page_window=page_window)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

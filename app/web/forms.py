@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import EmailField, HiddenField, PasswordField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.models.tenancy import ROLES
@@ -18,19 +18,27 @@ class LoginForm(FlaskForm):
 
 
 class TicketForm(FlaskForm):
-    subject = StringField("Subject", validators=[DataRequired(), Length(max=200)])
-    description = TextAreaField("Description", validators=[DataRequired(), Length(max=50_000)],
-                                description="Markdown is supported.")
-    requester_name = StringField("Requester name", validators=[DataRequired(), Length(max=120)])
-    requester_email = EmailField("Requester email", validators=[DataRequired(), Length(max=254)])
-    priority = SelectField("Priority", choices=[(p, p.capitalize()) for p in PRIORITIES], default="normal")
+    """Rules (required, formats, lengths) live in the ticket service; the form only carries values."""
+
+    subject = StringField("Subject")
+    description = TextAreaField("Description", description="Markdown is supported.")
+    requester_name = StringField("Requester name")
+    requester_email = EmailField("Requester email")
+    priority = SelectField("Priority", choices=[(p, p.capitalize()) for p in PRIORITIES], default="normal",
+                           validate_choice=False)
     assignee_id = SelectField("Assignee", choices=[], validate_choice=False)
-    tags = StringField("Tags", validators=[Optional(), Length(max=1000)], description="Separate tags with commas.")
+    tags = StringField("Tags", description="Separate tags with commas.")
 
 
 class CommentForm(FlaskForm):
-    body = TextAreaField("Reply", validators=[DataRequired(), Length(max=50_000)])
-    public = BooleanField("Public reply", default=True)
+    kind = RadioField("Reply type", choices=[("public", "Public reply"), ("internal", "Internal note")],
+                      default="public")
+    body = TextAreaField("Message", validators=[DataRequired(), Length(max=50_000)],
+                         description="Markdown is supported. Public replies are seen by the requester.")
+
+    @property
+    def public(self) -> bool:
+        return self.kind.data != "internal"
 
 
 class TicketFieldsForm(FlaskForm):
