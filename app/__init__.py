@@ -19,6 +19,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     register_extensions(app)
     register_database(app)
+    register_jobs(app)
     register_pages(app)
     register_api(app)
     register_error_handling(app)
@@ -41,6 +42,13 @@ def register_database(app: Flask) -> None:
     from app.repositories.sqlite import configure_sqlite
 
     configure_sqlite(app)
+
+
+def register_jobs(app: Flask) -> None:
+    from app import tasks  # noqa: F401  (registers every task and the outbox dispatch hook)
+    from app.queue import configure_queue
+
+    configure_queue(app.config)
 
 
 def register_pages(app: Flask) -> None:

@@ -53,6 +53,11 @@ def app(tmp_path_factory):
         "SQLALCHEMY_DATABASE_URI": url,
         "WTF_CSRF_ENABLED": False,
         "SERVER_NAME": None,
+        # Unit and page tests run jobs inline (Huey's immediate mode); the queue's own
+        # tests start real consumer processes (tests/integration/jobs).
+        "HUEY_IMMEDIATE": True,
+        "HUEY_SQLITE_PATH": str(tmp_path_factory.mktemp("huey") / "huey.db"),
+        "REDIS_URL": "",
     })
     _reset_schema(app)
     return app

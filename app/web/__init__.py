@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app.web import auth, people, tickets
+from app.web import auth, jobs, people, tickets
 
-BLUEPRINTS = (auth.bp, tickets.bp, people.bp)
+BLUEPRINTS = (auth.bp, tickets.bp, people.bp, jobs.bp)
 
 
 def register_web(app: Flask) -> None:
