@@ -17,6 +17,9 @@ from app.repositories.tickets import TicketRepository
 
 # Called with the committed outbox event ids; the job system registers its dispatcher here.
 after_commit_hooks: list[Callable[[list[str]], None]] = []
+# Called with (job name, args) for jobs a service asked for with enqueue_after_commit();
+# the tasks layer installs it (services name jobs, they never import tasks).
+job_dispatcher: list[Callable[[str, tuple], None]] = []
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ class UnitOfWork:
         self.tokens = TokenRepository(self.session, tenant.id)
         self._audit: list[AuditLog] = []
         self._events: list[OutboxEvent] = []
+        self._jobs: list[tuple[str, tuple]] = []
         self._committed = False
 
     def __enter__(self) -> "UnitOfWork":
@@ -79,6 +83,14 @@ class UnitOfWork:
         self.session.add(event)
         self._events.append(event)
         return event
+
+    def enqueue_after_commit(self, job_name: str, *args) -> None:
+        """Ask for a job once this transaction commits (never if it rolls back).
+
+        The row the job works on is the durable record: if the queue is down the
+        job's own periodic sweeper finds the row and catches up.
+        """
+        self._jobs.append((job_name, args))
 
     def audit(
         self,
@@ -112,15 +124,19 @@ class UnitOfWork:
         if self._audit:
             self._chain_audit_rows()
         event_ids = [e.event_id for e in self._events]
+        jobs = self._jobs
         self.session.commit()
         self._committed = True
-        self._audit, self._events = [], []
+        self._audit, self._events, self._jobs = [], [], []
         for hook in after_commit_hooks:
             hook(event_ids)
+        for name, args in jobs:
+            for dispatch in job_dispatcher:
+                dispatch(name, args)
 
     def rollback(self) -> None:
         self.session.rollback()
-        self._audit, self._events = [], []
+        self._audit, self._events, self._jobs = [], [], []
 
     def _chain_audit_rows(self) -> None:
         """Append this transaction's audit rows to the tenant's hash chain.

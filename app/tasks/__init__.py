@@ -2,8 +2,11 @@
 
 notification, webhook and sla jobs arrive with their capabilities (issues 5, 7, 8).
 """
-from app.repositories.unit_of_work import after_commit_hooks
+from app.repositories.unit_of_work import after_commit_hooks, job_dispatcher
 from app.tasks import maintenance, ticket  # noqa: F401
+from app.tasks.base import dispatch_by_name
 
 if ticket.dispatch_committed not in after_commit_hooks:
     after_commit_hooks.append(ticket.dispatch_committed)
+if dispatch_by_name not in job_dispatcher:
+    job_dispatcher.append(dispatch_by_name)

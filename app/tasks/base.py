@@ -158,4 +158,17 @@ def enqueue_recorded(row) -> None:
                                        "_attempt": row.attempt + 1})
 
 
+def dispatch_by_name(job_name: str, args: tuple) -> None:
+    """Enqueue a job a service asked for after commit; a broker outage is logged, the job's
+    own sweeper (which reads the durable rows) catches up."""
+    runner = JOBS.get(job_name)
+    if runner is None:
+        log.error("no job named %s", job_name)
+        return
+    try:
+        runner(*args)
+    except Exception as exc:
+        log.warning("queue unavailable, %s%r left for its sweeper: %s", job_name, args, exc)
+
+
 job_records.enqueue_recorded_job = enqueue_recorded
