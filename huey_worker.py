@@ -34,10 +34,17 @@ def main(argv: list[str] | None = None) -> None:
     if app.config.get("HUEY_IMMEDIATE"):
         raise SystemExit("HUEY_IMMEDIATE is set: a consumer needs a real queue.")
     bind_app(app)
+    if app.config.get("WORKER_METRICS_PORT"):
+        from app.observability.metrics import serve_worker_metrics
+
+        serve_worker_metrics(app.config["WORKER_METRICS_PORT"])
     workers = args.workers or app.config["HUEY_WORKERS"]
     periodic = not args.no_periodic and os.environ.get("HUEY_PERIODIC", "1") not in ("0", "false", "no")
     logging.getLogger("ticketry.worker").info(
         "consumer starting: backend=%s workers=%d periodic=%s", backend_name(), workers, periodic)
+    from app.tasks.search import sync_search_index
+
+    sync_search_index()  # the search indexes catch up with whatever they missed (incremental, not a rebuild)
     consumer = huey.create_consumer(
         workers=workers,
         worker_type="thread",

@@ -17,12 +17,14 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.from_object(Config())
     app.config.update(overrides or {})
 
+    register_tracing(app)  # first: the database engine created next is then traced
     register_extensions(app)
     register_database(app)
     register_jobs(app)
     register_pages(app)
     register_api(app)
     register_error_handling(app)
+    register_observability(app)
     register_cli(app)
     return app
 
@@ -67,6 +69,22 @@ def register_error_handling(app: Flask) -> None:
     from app.web.errors import register_error_pages
 
     register_error_pages(app)  # after the API: replaces smorest's JSON-only handler
+
+
+def register_tracing(app: Flask) -> None:
+    from app.observability.tracing import configure_tracing
+
+    configure_tracing(app)
+
+
+def register_observability(app: Flask) -> None:
+    from app.observability import health
+    from app.observability.logging import configure_logging
+    from app.observability.metrics import register_metrics
+
+    configure_logging(app)
+    register_metrics(app)
+    app.register_blueprint(health.bp)
 
 
 def register_cli(app: Flask) -> None:

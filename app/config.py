@@ -91,5 +91,21 @@ class Config:
         self.OPENAPI_SWAGGER_UI_PATH = "/docs"
         self.OPENAPI_SWAGGER_UI_URL = "/static/vendor/swagger-ui/"
 
+        self.METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+        self.WORKER_METRICS_PORT = _int("WORKER_METRICS_PORT", 0)
+        self.LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
+        self.LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
         self.AUDIT_RETENTION_DAYS = _int("AUDIT_RETENTION_DAYS", 365)
         self.JOB_RETENTION_DAYS = _int("JOB_RETENTION_DAYS", 14)
+        # SLA (docs/sla.md): how often the breach sweep runs, and the at-risk share of new policies.
+        self.SLA_SWEEP_MINUTES = _int("SLA_SWEEP_MINUTES", 5)
+        self.SLA_WARNING_PERCENT = _int("SLA_WARNING_PERCENT", 80)
+
+        # Webhooks (docs/webhooks.md). Allowed hosts: comma-separated names, IPs or CIDRs that may be
+        # private or loopback (e.g. 127.0.0.1 for local development); the retry schedule is the
+        # seconds between attempts, so its length + 1 is the number of attempts in all.
+        self.WEBHOOK_ALLOWED_HOSTS = os.environ.get("WEBHOOK_ALLOWED_HOSTS", "")
+        self.WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10"))
+        self.WEBHOOK_RETRY_SCHEDULE = os.environ.get("WEBHOOK_RETRY_SCHEDULE", "60,300,900,3600")
+        self.WEBHOOK_SECRET_OVERLAP_HOURS = float(os.environ.get("WEBHOOK_SECRET_OVERLAP_HOURS", "24"))
+        self.WEBHOOK_DISABLE_AFTER_DAYS = float(os.environ.get("WEBHOOK_DISABLE_AFTER_DAYS", "5"))

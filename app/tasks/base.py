@@ -21,6 +21,8 @@ from flask import Flask, current_app, has_app_context
 
 from app.extensions import db
 from app.models.base import utcnow
+from app.observability.metrics import job_executed
+from app.observability.tracing import continued_from, current_carrier
 from app.queue import huey
 from app.repositories.jobs import claim_periodic_slot
 from app.services import jobs as job_records
@@ -60,6 +62,27 @@ def _setting(name: str, default):
     return current_app.config.get(name, default)
 
 
+class Job:
+    """A queued job: calling it enqueues, carrying the caller's trace context along."""
+
+    def __init__(self, wrapper, task_name: str, max_attempts: int):
+        self.wrapper = wrapper
+        self.task_name = task_name
+        self.max_attempts = max_attempts
+
+    def __call__(self, *args, **kwargs):
+        kwargs.setdefault("_trace", current_carrier())
+        return self.wrapper(*args, **kwargs)
+
+    def schedule(self, args=(), kwargs=None, **options):
+        kwargs = dict(kwargs or {})
+        kwargs.setdefault("_trace", current_carrier())
+        return self.wrapper.schedule(args=args, kwargs=kwargs, **options)
+
+    def call_local(self, *args, **kwargs):
+        return self.wrapper.call_local(*args, **kwargs)
+
+
 def job(retries: int = 3, *, name: str | None = None, lease_seconds: int | None = None):
     """Declare a job: ``retries`` is the number of attempts in all for transient errors."""
 
@@ -68,9 +91,11 @@ def job(retries: int = 3, *, name: str | None = None, lease_seconds: int | None 
 
         @huey.task(name=task_name, context=True)
         @wraps(fn)
-        def runner(*args, _job_id: str | None = None, _attempt: int = 1, task=None, **kwargs):
+        def runner(*args, _job_id: str | None = None, _attempt: int = 1, _trace: dict | None = None, task=None,
+                   **kwargs):
             job_id = _job_id or (task.id if task is not None else None) or os.urandom(8).hex()
-            with app_context():
+            with app_context(), continued_from(_trace, f"job {task_name}", **{"job.id": job_id,
+                                                                               "job.attempt": _attempt}):
                 lease = lease_seconds or _setting("JOB_LEASE_SECONDS", 300)
                 if not job_records.start_attempt(job_id, task_name, args, kwargs, _attempt, retries, lease):
                     return None  # this job already succeeded: running it again changes nothing
@@ -91,15 +116,16 @@ def job(retries: int = 3, *, name: str | None = None, lease_seconds: int | None 
                                   task_name, job_id, _attempt, exc)
                 duration_ms = int((time.monotonic() - started) * 1000)
                 job_records.finish_attempt(job_id, duration_ms=duration_ms, error=error, retry_at=retry_at)
+                job_executed(task_name, "failed" if error is not None and retry_at is None
+                             else "retrying" if error is not None else "succeeded", duration_ms / 1000)
                 if retry_at is not None:
-                    runner.schedule(args=args, kwargs={**kwargs, "_job_id": job_id, "_attempt": _attempt + 1},
+                    handle.schedule(args=args, kwargs={**kwargs, "_job_id": job_id, "_attempt": _attempt + 1},
                                     eta=retry_at)
             return None
 
-        runner.task_name = task_name
-        runner.max_attempts = retries
-        JOBS[task_name] = runner
-        return runner
+        handle = Job(runner, task_name, retries)
+        JOBS[task_name] = handle
+        return handle
 
     return decorator
 
@@ -131,7 +157,7 @@ def periodic(schedule, *, name: str, period_seconds: int):
         @huey.periodic_task(schedule, name=name)
         @wraps(fn)
         def runner():
-            with app_context():
+            with app_context(), continued_from(None, f"periodic {name}"):
                 now = utcnow()
                 slot_start = int(now.timestamp()) // period_seconds * period_seconds
                 if not claim_periodic_slot(db.session, name, str(slot_start), CONSUMER_ID):

@@ -7,6 +7,7 @@ from datetime import timedelta
 from flask import current_app
 from huey import crontab
 
+from app.observability.tracing import traced
 from app.extensions import db
 from app.models import OutboxEvent
 from app.models.base import utcnow
@@ -18,6 +19,7 @@ from app.tasks.ticket import process_event
 log = logging.getLogger(__name__)
 
 
+@traced("outbox.relay")
 def relay_outbox_once() -> int:
     """Send every event the queue did not get; returns how many were sent."""
     grace = current_app.config.get("OUTBOX_GRACE_SECONDS", 10)

@@ -24,7 +24,8 @@ def test_committed_change_is_processed_once_and_rerun_changes_nothing(ctx, acme)
     make_ticket(acme)
     event = db.session.scalar(select(OutboxEvent).where(OutboxEvent.event_type == "ticket.created"))
     assert event.processed_at is not None  # immediate mode ran the job after commit
-    assert _count(ProcessedEvent, ProcessedEvent.event_id == event.event_id) == 1
+    assert _count(ProcessedEvent, ProcessedEvent.event_id == event.event_id,
+                  ProcessedEvent.handler == "daily_stats") == 1
     stats = db.session.scalar(select(DailyTicketStats))
     assert stats.created == 1
 

@@ -1,0 +1,136 @@
+"""OpenTelemetry tracing: off unless an OTLP endpoint is configured (standard OTEL_* variables).
+
+Instruments Flask, SQLAlchemy, Redis and outgoing HTTP (urllib/http.client),
+and carries the trace context into Huey jobs (app/tasks/base.py), so one trace
+shows the web request, the jobs it caused and the webhook delivery they made.
+Services open their own spans with ``span("ticket.create", ...)``.
+"""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+
+tracer = trace.get_tracer("ticketry")
+_configured = {"provider": None}
+
+
+def tracing_requested() -> bool:
+    if os.environ.get("OTEL_SDK_DISABLED", "").lower() == "true":
+        return False
+    return bool(os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
+
+
+def setup_provider(exporter=None, service_name: str | None = None) -> None:
+    """Create this process's tracer provider once and instrument the libraries globally.
+
+    Runs before the app's database engine exists, so SQLAlchemy's engine is traced.
+    ``exporter`` (tests: InMemorySpanExporter) adds a synchronous exporter.
+    """
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+
+    provider = _configured["provider"]
+    if provider is None:
+        name = service_name or os.environ.get("OTEL_SERVICE_NAME", "ticketry")
+        provider = TracerProvider(resource=Resource.create({"service.name": name}))
+        trace.set_tracer_provider(provider)
+        _configured["provider"] = provider
+        _instrument_libraries()
+        if exporter is None:
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+            provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    if exporter is not None:
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+
+
+def configure_tracing(app) -> bool:
+    """Called first by create_app: on when OTEL_* asks for it or a provider was set up (tests)."""
+    if _configured["provider"] is None:
+        if not tracing_requested():
+            return False
+        setup_provider()
+    _instrument_app(app)
+    return True
+
+
+def _instrument_libraries() -> None:
+    from opentelemetry.instrumentation.redis import RedisInstrumentor
+    from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+    from opentelemetry.instrumentation.urllib import URLLibInstrumentor
+
+    # patches create_engine: engines made from now on are traced. SQLAlchemy 2.1 is newer than the
+    # instrumentation declares; its event hooks are unchanged, so the version check is skipped.
+    SQLAlchemyInstrumentor().instrument(skip_dep_check=True)
+    RedisInstrumentor().instrument()
+    URLLibInstrumentor().instrument()
+    try:  # httpx, when installed
+        from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+
+        HTTPXClientInstrumentor().instrument()
+    except Exception:  # optional
+        pass
+
+
+def _instrument_app(app) -> None:
+    from opentelemetry.instrumentation.flask import FlaskInstrumentor
+
+    if not getattr(app, "_ticketry_traced", False):
+        FlaskInstrumentor().instrument_app(app, excluded_urls="metrics,health/live,static/.*")
+        app._ticketry_traced = True
+
+
+@contextmanager
+def span(name: str, **attributes):
+    """A span around an operation that matters (ticket update, sweep, delivery attempt…)."""
+    with tracer.start_as_current_span(name) as current:
+        for key, value in attributes.items():
+            if value is not None:
+                current.set_attribute(key, value)
+        yield current
+
+
+def current_carrier() -> dict:
+    """The current trace context as W3C headers, to travel with a queued job."""
+    carrier: dict = {}
+    propagate.inject(carrier)
+    return carrier
+
+
+@contextmanager
+def continued_from(carrier: dict | None, name: str, **attributes):
+    """Run a job's work in a span whose parent is the span that enqueued it."""
+    parent = propagate.extract(carrier or {})
+    token = otel_context.attach(parent)
+    try:
+        with tracer.start_as_current_span(name, kind=trace.SpanKind.CONSUMER) as current:
+            for key, value in attributes.items():
+                if value is not None:
+                    current.set_attribute(key, value)
+            yield current
+    finally:
+        otel_context.detach(token)
+
+
+def current_trace_id() -> str | None:
+    ctx = trace.get_current_span().get_span_context()
+    return format(ctx.trace_id, "032x") if ctx.is_valid else None
+
+
+def traced(name: str):
+    """Decorator form of span() for a service function."""
+    from functools import wraps
+
+    def decorator(fn):
+        @wraps(fn)
+        def wrapper(*args, **kwargs):
+            with tracer.start_as_current_span(name):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
