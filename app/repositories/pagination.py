@@ -31,6 +31,8 @@ class Page:
     def has_next(self) -> bool:
         if self.next_cursor is not None:
             return True
+        if "cursor" in self.extra:  # keyset page: no next cursor means the last page
+            return False
         return self.page < self.total_pages
 
     @property
