@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Flask, abort
-from flask_login import current_user, login_required
+from flask import Flask, abort, flash, make_response, redirect, request
+from flask_login import current_user, login_required, login_url
 
 from app.extensions import login_manager
 from app.services.auth import user_for_session_id
@@ -18,6 +18,19 @@ def register_session(app: Flask) -> None:
     # keeps sessions alive across address changes but still marks them non-fresh.
     login_manager.session_protection = "basic"
     login_manager.user_loader(user_for_session_id)
+    login_manager.unauthorized_handler(_unauthorized)
+
+
+def _unauthorized():
+    """Anonymous → the sign-in page. An htmx request gets HX-Redirect: a plain 302 would be
+    followed by the XHR and the sign-in page swapped into the fragment's target."""
+    flash(login_manager.login_message, login_manager.login_message_category)
+    if request.htmx:
+        response = make_response("", 401)
+        response.headers["HX-Redirect"] = login_url(login_manager.login_view,
+                                                    next_url=request.htmx.current_url or request.url)
+        return response
+    return redirect(login_url(login_manager.login_view, next_url=request.url))
 
 
 def role_required(role: str):

@@ -20,3 +20,15 @@
     if (form) { form.reset(); }
   });
 })();
+
+// Filters sent with htmx GETs drop their empty fields, so pushed URLs stay short and shareable.
+document.body.addEventListener("htmx:configRequest", function (evt) {
+  if (evt.detail.verb !== "get") { return; }
+  var params = evt.detail.parameters;
+  var keys = typeof params.keys === "function" ? Array.from(params.keys()) : Object.keys(params);
+  keys.forEach(function (key) {
+    var value = typeof params.getAll === "function" ? params.getAll(key) : params[key];
+    var empty = Array.isArray(value) ? value.every(function (v) { return v === ""; }) : value === "";
+    if (empty) { typeof params.delete === "function" ? params.delete(key) : delete params[key]; }
+  });
+});
