@@ -11,15 +11,17 @@ from pathlib import Path
 
 from huey import Huey
 from huey.storage import RedisStorage, SqliteStorage
+from redis import ConnectionPool
 
 QUEUE_NAME = "ticketry"
 
 
 def _storage_settings(redis_url: str, sqlite_path: str) -> tuple[type, dict]:
     if redis_url:
-        # Short timeouts: a web request must not hang when Redis is down.
-        return RedisStorage, {"url": redis_url, "socket_connect_timeout": 2, "socket_timeout": 5,
-                              "blocking": True, "read_timeout": 1}
+        # Short timeouts: a web request must not hang when Redis is down. Huey's RedisStorage
+        # refuses a url together with connection parameters, so the pool carries both.
+        pool = ConnectionPool.from_url(redis_url, socket_connect_timeout=2, socket_timeout=5)
+        return RedisStorage, {"connection_pool": pool, "blocking": True, "read_timeout": 1}
     Path(sqlite_path).parent.mkdir(parents=True, exist_ok=True)
     return SqliteStorage, {"filename": sqlite_path, "timeout": 15}
 

@@ -55,13 +55,14 @@ class JobRepository:
             stmt = stmt.where(JobExecution.tenant_id == self.tenant_id)
         return dict(self.session.execute(stmt).all())
 
-    def stalled(self, now: datetime, limit: int = 100) -> list[JobExecution]:
-        """Running past their lease (the worker died), or due for a retry that never came."""
+    def stalled(self, now: datetime, limit: int = 100, due_before: datetime | None = None) -> list[JobExecution]:
+        """Running past their lease (the worker died), or due (before ``due_before``) for a retry that never came."""
+        due_before = due_before or now
         stmt = (
             select(JobExecution)
             .where(
                 ((JobExecution.state == "running") & (JobExecution.lease_expires_at < now))
-                | ((JobExecution.state.in_(("retrying", "queued"))) & (JobExecution.next_attempt_at < now))
+                | ((JobExecution.state.in_(("retrying", "queued"))) & (JobExecution.next_attempt_at < due_before))
             )
             .order_by(JobExecution.id)
             .limit(limit)

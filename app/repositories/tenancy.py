@@ -103,5 +103,8 @@ def token_by_hash(session: Session, token_hash: str) -> ApiToken | None:
 
 def touch_token(session: Session, token_id: int) -> None:
     """Record a token's last use without a full unit of work (it is not a change to audit)."""
+    from app.repositories.sqlite import begin_write
+
+    begin_write(session)  # SQLite: a write transaction, not an upgrade of a read one ("database is locked")
     session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=utcnow()))
     session.commit()

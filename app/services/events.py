@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Callable
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import DailyTicketStats, OutboxEvent, ProcessedEvent, Tenant
@@ -97,21 +98,35 @@ def outbox_backlog() -> int:
 @handles("daily_stats", "ticket.created", "ticket.status_changed", "comment.created")
 def record_daily_stats(uow: UnitOfWork, event: OutboxEvent) -> None:
     day = event.created_at.date()
-    row = uow.session.scalar(select(DailyTicketStats).where(DailyTicketStats.tenant_id == uow.tenant_id,
-                                                            DailyTicketStats.day == day))
-    if row is None:
-        row = DailyTicketStats(tenant_id=uow.tenant_id, day=day, created=0, solved=0, reopened=0, replies=0, notes=0)
-        uow.session.add(row)
+    _ensure_daily_row(uow, day)
     payload = event.payload
+    column = None
     if event.event_type == "ticket.created":
-        row.created += 1
+        column = "created"
     elif event.event_type == "ticket.status_changed":
         if payload.get("to") == "solved":
-            row.solved += 1
+            column = "solved"
         elif payload.get("from") in ("solved",) and payload.get("to") == "open":
-            row.reopened += 1
+            column = "reopened"
     elif event.event_type == "comment.created":
-        if payload.get("comment", {}).get("public"):
-            row.replies += 1
-        else:
-            row.notes += 1
+        column = "replies" if payload.get("comment", {}).get("public") else "notes"
+    if column is not None:
+        # One atomic UPDATE: two workers counting events of the same day must not
+        # overwrite each other (a read-then-write lost updates on PostgreSQL).
+        uow.session.execute(update(DailyTicketStats)
+                            .where(DailyTicketStats.tenant_id == uow.tenant_id, DailyTicketStats.day == day)
+                            .values({column: getattr(DailyTicketStats, column) + 1}))
+
+
+def _ensure_daily_row(uow: UnitOfWork, day) -> None:
+    """The tenant's row of the day; when another worker inserts it first, its row is used."""
+    exists = uow.session.scalar(select(DailyTicketStats.id).where(DailyTicketStats.tenant_id == uow.tenant_id,
+                                                                  DailyTicketStats.day == day))
+    if exists is not None:
+        return
+    try:
+        with uow.session.begin_nested():
+            uow.session.add(DailyTicketStats(tenant_id=uow.tenant_id, day=day, created=0, solved=0, reopened=0,
+                                             replies=0, notes=0))
+    except IntegrityError:
+        pass  # (tenant, day) is unique: the other insert won; the caller's UPDATE waits for its commit

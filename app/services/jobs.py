@@ -106,17 +106,26 @@ def request_retry(tenant_id: int | None, execution_id: int) -> JobExecution:
     return _commit(lambda _: apply(JobRepository(db.session, tenant_id)))
 
 
-def stalled_jobs(now: datetime | None = None) -> list[JobExecution]:
-    return JobRepository(db.session).stalled(now or utcnow())
+def stalled_jobs(now: datetime | None = None, overdue_seconds: float = 0) -> list[JobExecution]:
+    """Jobs whose worker died, and jobs due more than ``overdue_seconds`` ago that no worker started.
+
+    A due retry waits for the scheduler's next tick and a free worker: without the margin the
+    check would requeue it while its own scheduled attempt is on its way, and it would run twice.
+    """
+    now = now or utcnow()
+    return JobRepository(db.session).stalled(now, due_before=now - timedelta(seconds=overdue_seconds))
 
 
-def mark_requeued(job_id: str, *, worker_died: bool) -> bool:
-    """Put a stalled job back in line; False when its attempts are used up (it fails)."""
+def mark_requeued(job_id: str, *, worker_died: bool, attempt: int | None = None) -> bool:
+    """Put a stalled job back in line; False when its attempts are used up (it fails), or when it
+    moved on since the stalled check read it (``attempt``: the attempt the check saw)."""
 
     def apply(jobs: JobRepository) -> bool:
         row = jobs.by_job_id(job_id)
         if row is None or row.state in ("succeeded", "failed"):
             return False
+        if (row.state == "running") != worker_died or (attempt is not None and row.attempt != attempt):
+            return False  # a worker started it, or an attempt ended, after the check: not stalled
         if worker_died and row.attempt >= row.max_attempts:
             row.state, row.finished_at, row.lease_expires_at = "failed", utcnow(), None
             row.error = "Worker stopped during the last attempt (lease expired)."

@@ -14,6 +14,7 @@ import os
 import socket
 import time
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
 from functools import wraps
 
@@ -130,22 +131,28 @@ def job(retries: int = 3, *, name: str | None = None, lease_seconds: int | None 
     return decorator
 
 
-_current = {"job_id": None}
+# Per thread (a ContextVar): the consumer runs several jobs at once in worker threads, and
+# a module-wide value let one job's record_tenant() land on another job's row.
+_current_job_id: ContextVar[str | None] = ContextVar("ticketry_job_id", default=None)
+
+
+def current_job_id() -> str | None:
+    """The id of the job running in this thread, if any."""
+    return _current_job_id.get()
 
 
 @contextmanager
 def job_context(job_id: str):
-    previous = _current["job_id"]
-    _current["job_id"] = job_id
+    token = _current_job_id.set(job_id)
     try:
         yield
     finally:
-        _current["job_id"] = previous
+        _current_job_id.reset(token)
 
 
 def record_tenant(tenant_id: int | None) -> None:
     """Tasks call this once they know whose work it is (the jobs dashboard is per tenant)."""
-    job_id = _current["job_id"]
+    job_id = _current_job_id.get()
     if job_id is not None:
         job_records.set_tenant(job_id, tenant_id)
 

@@ -45,11 +45,17 @@ def relay_outbox_again() -> None:
     relay_outbox_once()
 
 
+# A job due this long ago that no worker has started is taken as lost (its queue message with it).
+STALLED_GRACE_SECONDS = 60
+
+
 def recover_stalled_once() -> int:
     count = 0
-    for row in job_records.stalled_jobs():
-        worker_died = row.state == "running"
-        if job_records.mark_requeued(row.job_id, worker_died=worker_died):
+    # What the check saw, read before any commit (a commit expires the rows and a reload shows later states).
+    seen = [(row, row.state == "running", row.attempt)
+            for row in job_records.stalled_jobs(overdue_seconds=STALLED_GRACE_SECONDS)]
+    for row, worker_died, attempt in seen:
+        if job_records.mark_requeued(row.job_id, worker_died=worker_died, attempt=attempt):
             enqueue_recorded(row)
             count += 1
     if count:
