@@ -42,9 +42,9 @@ def main(argv: list[str] | None = None) -> None:
     periodic = not args.no_periodic and os.environ.get("HUEY_PERIODIC", "1") not in ("0", "false", "no")
     logging.getLogger("ticketry.worker").info(
         "consumer starting: backend=%s workers=%d periodic=%s", backend_name(), workers, periodic)
-    from app.tasks.search import sync_search_index
+    from app.tasks.search import enqueue_startup_sync
 
-    sync_search_index()  # the search indexes catch up with whatever they missed (incremental, not a rebuild)
+    enqueue_startup_sync()  # the search indexes catch up with whatever they missed (incremental, not a rebuild)
     consumer = huey.create_consumer(
         workers=workers,
         worker_type="thread",

@@ -24,6 +24,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_pages(app)
     register_api(app)
     register_error_handling(app)
+    register_security_headers(app)
     register_observability(app)
     register_cli(app)
     return app
@@ -69,6 +70,12 @@ def register_error_handling(app: Flask) -> None:
     from app.web.errors import register_error_pages
 
     register_error_pages(app)  # after the API: replaces smorest's JSON-only handler
+
+
+def register_security_headers(app: Flask) -> None:
+    from app.web.security import register_security
+
+    register_security(app)  # CSP, nosniff, frame and referrer rules, HSTS in production: every response
 
 
 def register_tracing(app: Flask) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,7 +54,8 @@ class Config:
         self.ENV_NAME = os.environ.get("TICKETRY_ENV", "development")
         self.SECRET_KEY = _secret_key()
         self.SQLALCHEMY_DATABASE_URI = _database_url()
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        # hide_parameters: SQL logs and database errors never show values (webhook secrets, emails).
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
         self.SQLALCHEMY_RECORD_QUERIES = _bool("SQLALCHEMY_RECORD_QUERIES", False)
         self.REDIS_URL = os.environ.get("REDIS_URL", "")
         self.HUEY_SQLITE_PATH = os.environ.get("HUEY_SQLITE_PATH", str(INSTANCE / "huey.db"))
@@ -70,6 +72,19 @@ class Config:
         self.SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", self.ENV_NAME == "production")
         self.REMEMBER_COOKIE_HTTPONLY = True
         self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
+        self.REMEMBER_COOKIE_SAMESITE = "Lax"
+        # Sign-in sessions (app/services/sessions.py): the cookie and its server-side record end after
+        # this many hours without use; sign-out, deactivation and password changes end them at once.
+        self.SESSION_LIFETIME_HOURS = _int("SESSION_LIFETIME_HOURS", 12)
+        self.PERMANENT_SESSION_LIFETIME = timedelta(hours=self.SESSION_LIFETIME_HOURS)
+        self.REMEMBER_COOKIE_DURATION = self.PERMANENT_SESSION_LIFETIME  # remember-me is not offered
+        # Security headers (app/web/security.py): HSTS max-age in seconds, 0 = no header.
+        self.HSTS_SECONDS = _int("HSTS_SECONDS", 31_536_000 if self.ENV_NAME == "production" else 0)
+        # Sign-in throttling (app/services/throttling.py): failures per email / per client address
+        # within the window before sign-in waits (1 minute, doubling, at most the window).
+        self.LOGIN_THROTTLE_ACCOUNT_FAILURES = _int("LOGIN_THROTTLE_ACCOUNT_FAILURES", 5)
+        self.LOGIN_THROTTLE_IP_FAILURES = _int("LOGIN_THROTTLE_IP_FAILURES", 20)
+        self.LOGIN_THROTTLE_WINDOW_MINUTES = _int("LOGIN_THROTTLE_WINDOW_MINUTES", 15)
         self.WTF_CSRF_TIME_LIMIT = None  # token lives as long as the session
         self.MAX_CONTENT_LENGTH = 2 * 1024 * 1024
 
@@ -81,6 +96,10 @@ class Config:
         self.MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
         self.MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
         self.MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Ticketry <ticketry@localhost>")
+        # Ticketry's own: the SMTP socket timeout, and the seconds between attempts of an email after a
+        # transient failure (its length + 1 is the number of attempts in all).
+        self.MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT", "30"))
+        self.MAIL_RETRY_SCHEDULE = os.environ.get("MAIL_RETRY_SCHEDULE", "60,300,900,3600,14400")
 
         # OpenAPI (flask-smorest); Swagger UI assets are served from static/vendor.
         self.API_TITLE = "Ticketry API"
@@ -88,7 +107,9 @@ class Config:
         self.OPENAPI_VERSION = "3.0.3"
         self.OPENAPI_URL_PREFIX = "/api/v1"
         self.OPENAPI_JSON_PATH = "openapi.json"
-        self.OPENAPI_SWAGGER_UI_PATH = "/docs"
+        # None: smorest's Swagger UI page (an inline script, refused by the CSP) is replaced by
+        # our own at /api/v1/docs (app/api/__init__.py, templates/api/swagger.html).
+        self.OPENAPI_SWAGGER_UI_PATH = None
         self.OPENAPI_SWAGGER_UI_URL = "/static/vendor/swagger-ui/"
 
         self.METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")

@@ -94,6 +94,11 @@ def run_migrations_online():
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 
+    # Autogenerate leaves the search index's dialect-specific parts alone (FTS5 tables, tsv column).
+    from app.models.search import include_object
+
+    conf_args.setdefault("include_object", include_object)
+
     connectable = get_engine()
 
     with connectable.connect() as connection:

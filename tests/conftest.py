@@ -27,9 +27,33 @@ people.PASSWORD_METHOD = "scrypt:1024:8:1"
 PASSWORD = "demo-password"
 
 
+def _worker_database(url: str, worker: str) -> str:
+    """Under pytest-xdist each worker gets its own PostgreSQL database on the same server."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    name = f"{parsed.database}_{worker}"
+    admin = parsed.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return parsed.set(database=name).render_as_string(hide_password=False)
+
+
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _WORKER and os.environ.get("TEST_REDIS_URL"):
+    # Each xdist worker flushes its own Redis database: gw0 keeps the given one, gw1 the one 2 below…
+    _base, _, _db = os.environ["TEST_REDIS_URL"].rpartition("/")
+    if _db.isdigit():
+        os.environ["TEST_REDIS_URL"] = f"{_base}/{max(0, int(_db) - 2 * int(_WORKER.lstrip('gw') or 0))}"
+
+
 def database_url(tmp_path_factory) -> str:
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
+        if _WORKER and url.startswith("postgresql"):
+            return _worker_database(url, _WORKER)
         return url
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
 
@@ -42,7 +66,7 @@ def _reset_schema(app) -> None:
             with db.engine.begin() as conn:
                 conn.execute(text("DROP SCHEMA public CASCADE"))
                 conn.execute(text("CREATE SCHEMA public"))
-        upgrade()
+        upgrade(revision="heads")  # every branch, until the lead linearises concurrent revisions
 
 
 @pytest.fixture(scope="session")

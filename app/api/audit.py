@@ -5,7 +5,7 @@ from flask.views import MethodView
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from app.api.auth import TokenBlueprint, api_user, api_uow
-from app.api.schemas import CamelCaseSchema, PaginationSchema, camelcase, paged
+from app.api.schemas import MAX_ID, CamelCaseSchema, PaginationSchema, camelcase, paged
 from app.errors import ValidationFailed
 from app.repositories.audit import DEFAULT_LIMIT, MAX_LIMIT
 from app.services import audit
@@ -42,9 +42,9 @@ class AuditQuery(CamelCaseSchema):
     entity_id = fields.String(validate=validate.Length(max=64),
                               metadata={"description": "Only rows about the entity with this id "
                                                        "(use with entityType)."})
-    ticket_number = fields.Integer(validate=validate.Range(min=1),
+    ticket_number = fields.Integer(validate=validate.Range(min=1, max=MAX_ID),
                                    metadata={"description": "Only rows about this ticket, its comments included."})
-    user_id = fields.Integer(validate=validate.Range(min=1),
+    user_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID),
                              metadata={"description": "Only what this person did, signed in or with any of their "
                                                       "API tokens."})
     action = fields.String(validate=validate.Length(max=32),

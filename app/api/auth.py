@@ -79,4 +79,6 @@ class TokenBlueprint(Blueprint):
         responses = doc.setdefault("responses", {})
         responses.setdefault(401, "UNAUTHORIZED")
         responses.setdefault(403, "FORBIDDEN")
+        if "requestBody" in doc:  # a body that is not JSON at all: webargs answers 400 "Invalid JSON body."
+            responses.setdefault(400, "BAD_REQUEST")
         return doc

@@ -1,7 +1,7 @@
 """Marshmallow schemas of the JSON API: camelCase on the wire, snake_case in Python."""
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre_load, validate
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.models import PRIORITIES, ROLES, STATUSES
@@ -20,11 +20,30 @@ def camelcase(name: str) -> str:
     return first + "".join(word.capitalize() for word in rest)
 
 
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, (list, tuple)):
+        return any(_has_nul(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    return False
+
+
 class CamelCaseSchema(Schema):
     """Every field's wire name is the camelCase form of its attribute name."""
 
     def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
         field_obj.data_key = camelcase(field_obj.data_key or field_name)
+
+    @pre_load
+    def refuse_nul(self, data, **kwargs):
+        """PostgreSQL text cannot hold NUL (0x00): a value carrying one is a 422 for its field, never a 500."""
+        if hasattr(data, "keys"):
+            bad = {key: ["Must not contain NUL (\\u0000) characters."] for key in data.keys() if _has_nul(data[key])}
+            if bad:
+                raise ValidationError(bad)
+        return data
 
 
 class Repeatable(fields.List):

@@ -36,6 +36,15 @@ class Ticket(db.Model):
         Index("ix_tickets_tenant_priority", "tenant_id", "priority", "updated_at", "id"),
         Index("ix_tickets_tenant_status", "tenant_id", "status", "updated_at", "id"),
         Index("ix_tickets_tenant_assignee", "tenant_id", "assignee_id", "updated_at", "id"),
+        # SLA: the queue's "due soonest", the dashboard's lists, and one index per sweep alarm.
+        Index("ix_tickets_tenant_sla_due", "tenant_id", "sla_due_at", "id"),
+        Index("ix_tickets_tenant_sla_state", "tenant_id", "sla_state", "sla_due_at"),
+        Index("ix_tickets_tenant_reply_warn", "tenant_id", "reply_warn_at"),
+        Index("ix_tickets_tenant_reply_breach", "tenant_id", "reply_breach_at"),
+        Index("ix_tickets_tenant_resolution_warn", "tenant_id", "resolution_warn_at"),
+        Index("ix_tickets_tenant_resolution_breach", "tenant_id", "resolution_breach_at"),
+        Index("ix_tickets_tenant_first_response", "tenant_id", "first_response_at"),
+        Index("ix_tickets_tenant_resolved", "tenant_id", "resolved_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -52,6 +61,32 @@ class Ticket(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     solved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    # SLA (rules in docs/sla.md; kept by app.services.sla.clocks, the sweep sets the markers).
+    sla_policy_id: Mapped[int | None] = mapped_column(ForeignKey("sla_policies.id", ondelete="SET NULL"))
+    sla_state: Mapped[str] = mapped_column(String(16), default="none")  # app.models.sla.SLA_STATES
+    sla_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # nearest running deadline
+    first_response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_response_met: Mapped[bool | None] = mapped_column()
+    first_response_minutes: Mapped[int | None] = mapped_column()  # counted minutes to the first response
+    awaiting_reply_since: Mapped[datetime | None] = mapped_column(UTCDateTime)  # next-reply clock start
+    reply_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # running reply clock (first or next)
+    resolution_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolution_met: Mapped[bool | None] = mapped_column()
+    resolution_minutes: Mapped[int | None] = mapped_column()  # counted minutes to resolution, pauses excluded
+    sla_paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sla_paused_minutes: Mapped[int] = mapped_column(default=0)
+    reply_warned: Mapped[bool] = mapped_column(default=False)
+    reply_breached: Mapped[bool] = mapped_column(default=False)
+    resolution_warned: Mapped[bool] = mapped_column(default=False)
+    resolution_breached: Mapped[bool] = mapped_column(default=False)
+    # Alarms: when the sweep escalates next; NULL once escalated or while the clock stands still.
+    reply_warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reply_breach_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolution_warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolution_breach_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     assignee: Mapped[User | None] = relationship(lazy="raise")
     tag_rows: Mapped[list["TicketTag"]] = relationship(

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
+MAX_PAGE = 2**31 - 1  # (page - 1) * limit must fit the database's OFFSET
 
 
 @dataclass
@@ -59,7 +60,7 @@ def count(session: Session, stmt: Select) -> int:
 
 def paginate(session: Session, stmt: Select, page: int, limit: int, *, scalars: bool = True) -> Page:
     """Run ``stmt`` for one offset page, plus one COUNT query: two queries, whatever the size."""
-    page = max(1, page)
+    page = min(max(1, page), MAX_PAGE)
     total = count(session, stmt)
     rows = session.execute(stmt.limit(limit).offset((page - 1) * limit))
     items = rows.scalars().unique().all() if scalars else rows.all()

@@ -17,7 +17,9 @@ SORTS = {
     "updated": "updated_at",
     "created": "created_at",
     "priority": "priority",
+    "due": "sla_due_at",  # SLA due soonest first (overdue on top), tickets without a running clock last
 }
+ASCENDING_SORTS = ("due",)
 
 
 @dataclass
@@ -95,7 +97,16 @@ class TicketRepository:
     @staticmethod
     def _order(f: TicketFilter):
         column = getattr(Ticket, SORTS[f.sort])
+        if f.sort in ASCENDING_SORTS:
+            return column, (column.asc().nulls_last(), Ticket.id.asc())
         return column, (column.desc(), Ticket.id.desc())
+
+    @staticmethod
+    def _after_ascending(column, key, last_id):
+        """Rows after (key, id) in ``column ASC NULLS LAST, id ASC`` order."""
+        if key is None:
+            return and_(column.is_(None), Ticket.id > last_id)
+        return or_(column > key, and_(column == key, Ticket.id > last_id), column.is_(None))
 
     @staticmethod
     def _with_rows():
@@ -113,7 +124,10 @@ class TicketRepository:
         stmt = base
         if cursor:
             key, last_id = self._decode(f, cursor)
-            stmt = stmt.where(or_(column < key, and_(column == key, Ticket.id < last_id)))
+            if f.sort in ASCENDING_SORTS:
+                stmt = stmt.where(self._after_ascending(column, key, last_id))
+            else:
+                stmt = stmt.where(or_(column < key, and_(column == key, Ticket.id < last_id)))
         rows = list(self.session.scalars(stmt.order_by(*order).limit(limit + 1).options(*self._with_rows())))
         next_cursor = None
         if len(rows) > limit:
@@ -141,6 +155,8 @@ class TicketRepository:
         try:
             if f.sort == "priority":
                 return PRIORITIES[int(value)], last_id
+            if value is None and f.sort in ASCENDING_SORTS:
+                return None, last_id
             return datetime.fromisoformat(value), last_id
         except (ValueError, TypeError, IndexError) as exc:
             raise ValueError("malformed cursor") from exc

@@ -11,6 +11,8 @@ from app.extensions import db
 from app.models import AuditLog, OutboxEvent, Tenant, User
 from app.models.audit import chain_hash
 from app.models.base import utcnow
+from app.repositories.notifications import NotificationRepository
+from app.repositories.sla import SlaRepository
 from app.repositories.sqlite import begin_write
 from app.repositories.tenancy import TokenRepository, UserRepository
 from app.repositories.tickets import TicketRepository
@@ -58,6 +60,8 @@ class UnitOfWork:
         self.tickets = TicketRepository(self.session, tenant.id)
         self.users = UserRepository(self.session, tenant.id)
         self.tokens = TokenRepository(self.session, tenant.id)
+        self.sla = SlaRepository(self.session, tenant.id)
+        self.notifications = NotificationRepository(self.session, tenant.id)
         self._audit: list[AuditLog] = []
         self._events: list[OutboxEvent] = []
         self._jobs: list[tuple[str, tuple]] = []

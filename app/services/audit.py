@@ -69,7 +69,7 @@ from app.models.base import utcnow
 from app.repositories.audit import CHECKPOINT, DEFAULT_LIMIT, MAX_LIMIT, AuditFilter, AuditRepository
 from app.repositories.pagination import Page
 from app.repositories.unit_of_work import Actor, UnitOfWork
-from app.services.validation import Errors
+from app.services.validation import MAX_ID, Errors
 
 # The actions services write today, offered as suggestions by the page filter.
 KNOWN_ACTIONS = ("CREATE", "UPDATE", "LOGIN", "LOGIN_FAILED", "LOGOUT", "TOKEN_CREATED", "TOKEN_REVOKED",
@@ -135,11 +135,11 @@ def build_filter(
     def number(field: str, value) -> int | None:
         if value is None or (isinstance(value, str) and not value.strip()):
             return None
-        if isinstance(value, int) and not isinstance(value, bool):
+        if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+            value = int(value.strip())
+        if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID:
             return value
-        if isinstance(value, str) and value.strip().isdigit():
-            return int(value.strip())
-        errors.add(field, "Must be a whole number.")
+        errors.add(field, "Must be a whole number." if not isinstance(value, int) else f"Must be 1 to {MAX_ID}.")
         return None
 
     def moment(field: str, value, *, is_end: bool) -> datetime | None:

@@ -1,16 +1,19 @@
 """Public replies and internal notes on a ticket."""
 from __future__ import annotations
 
+from app.observability.tracing import traced
 from app.errors import InvalidTransition
 from app.models import Comment
 from app.models.base import utcnow
 from app.repositories.unit_of_work import UnitOfWork
+from app.services.sla import clocks as sla_clocks
 from app.services.tickets import reopen_for_reply, ticket_payload
 from app.services.validation import Errors, check_length, clean_text
 
 MAX_BODY = 50_000
 
 
+@traced("comment.create")
 def add_comment(uow: UnitOfWork, number: int, *, body: str, public: bool) -> Comment:
     errors = Errors()
     body = clean_text(body)
@@ -26,7 +29,9 @@ def add_comment(uow: UnitOfWork, number: int, *, body: str, public: bool) -> Com
     comment = uow.tickets.add_comment(
         Comment(ticket_id=ticket.id, author_id=uow.actor.user_id, body=body, public=public, created_at=now)
     )
-    previous = reopen_for_reply(uow, ticket, public=public, by_agent=uow.actor.user is not None)
+    by_agent = uow.actor.user is not None
+    previous = reopen_for_reply(uow, ticket, public=public, by_agent=by_agent)
+    sla_clocks.comment_added(uow, ticket, public=public, by_agent=by_agent, previous_status=previous)
     ticket.updated_at = now
     uow.session.flush()
 

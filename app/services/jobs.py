@@ -10,7 +10,7 @@ from app.errors import Conflict, DomainError
 from app.extensions import db
 from app.models import JobExecution
 from app.models.base import utcnow
-from app.repositories.jobs import JobRepository
+from app.repositories.jobs import JobRepository, mark_succeeded, start_execution
 from app.repositories.sqlite import begin_write
 
 
@@ -42,25 +42,15 @@ def _commit(fn):
 def start_attempt(job_id: str, task_name: str, args: tuple, kwargs: dict, attempt: int, max_attempts: int,
                   lease_seconds: int) -> bool:
     """Record that an attempt starts; False when the job already succeeded (run it not again)."""
-
-    def apply(jobs: JobRepository) -> bool:
-        row = jobs.by_job_id(job_id)
-        now = utcnow()
-        if row is None:
-            row = JobExecution(job_id=job_id, task_name=task_name, args={"args": list(args), "kwargs": kwargs},
-                               args_summary=summarise(args, kwargs), created_at=now, max_attempts=max_attempts)
-            db.session.add(row)
-        elif row.state == "succeeded":
-            return False
-        row.state = "running"
-        row.attempt = attempt
-        row.started_at = now
-        row.finished_at = None
-        row.next_attempt_at = None
-        row.lease_expires_at = now + timedelta(seconds=lease_seconds)
-        return True
-
-    return _commit(apply)
+    begin_write(db.session)
+    now = utcnow()
+    started = start_execution(db.session, job_id, attempt=attempt, now=now,
+                              lease_expires_at=now + timedelta(seconds=lease_seconds),
+                              new_row={"task_name": task_name, "args": {"args": list(args), "kwargs": kwargs},
+                                       "args_summary": summarise(args, kwargs), "created_at": now,
+                                       "max_attempts": max_attempts})
+    db.session.commit()
+    return started
 
 
 def set_tenant(job_id: str, tenant_id: int | None) -> None:
@@ -90,6 +80,11 @@ def finish_attempt(job_id: str, *, duration_ms: int, error: BaseException | None
             row.state, row.finished_at = "failed", utcnow()
 
     db.session.rollback()  # whatever the failed job left in the session
+    if error is None:  # the common case, in one statement
+        begin_write(db.session)
+        mark_succeeded(db.session, job_id, duration_ms=duration_ms, now=utcnow())
+        db.session.commit()
+        return
     _commit(apply)
 
 

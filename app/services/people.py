@@ -6,11 +6,12 @@ import secrets
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.errors import Conflict, PermissionDenied, ValidationFailed
+from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.models import ApiToken, User
 from app.models.base import utcnow
 from app.models.tenancy import ROLES
 from app.repositories.unit_of_work import UnitOfWork
+from app.services.sessions import end_all_sessions
 from app.services.validation import Errors, check_length, clean_text, normalise_email
 
 MIN_PASSWORD = 10
@@ -84,6 +85,7 @@ def set_active(uow: UnitOfWork, user_id: int, active: bool) -> User:
         if user.role == "admin" and _last_admin(uow, user):
             raise Conflict("A workspace keeps at least one active admin.")
         user.session_nonce = secrets.token_hex(8)  # ends every session
+        end_all_sessions(uow, user.id)  # and revokes their server-side records; tokens stop as the user is inactive
     user.active = active
     uow.audit("UPDATE", "User", user.id, {"before": {"active": not active}, "after": {"active": active}})
     return user
@@ -98,6 +100,7 @@ def set_password(uow: UnitOfWork, user_id: int, password: str) -> User:
         raise ValidationFailed.one("password", f"Must be at least {MIN_PASSWORD} characters.")
     user.password_hash = hash_password(password)
     user.session_nonce = secrets.token_hex(8)
+    end_all_sessions(uow, user.id)  # every signed-in browser of this person; their API tokens keep working
     uow.audit("UPDATE", "User", user.id, {"after": {"password": "changed"}})
     return user
 
@@ -125,9 +128,12 @@ def create_token(uow: UnitOfWork, user_id: int, name: str) -> tuple[ApiToken, st
     return token, secret
 
 
-def revoke_token(uow: UnitOfWork, token_id: int) -> ApiToken:
+def revoke_token(uow: UnitOfWork, token_id: int, user_id: int | None = None) -> ApiToken:
+    """Revoke a token; with ``user_id``, only a token of that person (another's is not found)."""
     _require_admin(uow)
     token = uow.tokens.get(token_id)
+    if user_id is not None and token.user_id != user_id:
+        raise NotFound("ApiToken", token_id)
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         uow.audit("TOKEN_REVOKED", "ApiToken", token.id, {"after": {"name": token.name, "prefix": token.prefix}})

@@ -10,6 +10,7 @@ from app.models import Tenant
 from app.repositories.sqlite import begin_write
 from app.repositories.tenancy import tenant_by_slug
 from app.repositories.unit_of_work import Actor, UnitOfWork
+from app.services.sla import policies as sla_policies
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 
@@ -34,6 +35,7 @@ def create_tenant(name: str, slug: str, timezone: str = "UTC") -> Tenant:
     db.session.flush()
     with UnitOfWork(tenant, Actor.system()) as uow:  # same write transaction: tenant and audit row together
         uow.audit("CREATE", "Tenant", tenant.id, {"after": {"name": tenant.name, "slug": slug, "timezone": timezone}})
+        sla_policies.create_defaults(uow)
         uow.commit()
     return tenant
 

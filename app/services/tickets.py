@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.observability.tracing import traced
+from app.observability.tracing import traced
 from app.errors import InvalidTransition, ValidationFailed
 from app.models import Ticket, TicketActivity
 from app.models.base import utcnow
@@ -19,7 +21,8 @@ from app.models.tickets import PRIORITIES, STATUSES
 from app.repositories.pagination import MAX_LIMIT, Page
 from app.repositories.tickets import SORTS, TicketFilter
 from app.repositories.unit_of_work import UnitOfWork
-from app.services.validation import Errors, check_length, clean_text, normalise_email, normalise_tags
+from app.services.sla import clocks as sla_clocks
+from app.services.validation import MAX_ID, Errors, check_length, clean_text, normalise_email, normalise_tags
 
 EDITABLE = ("subject", "status", "priority", "assignee_id", "tags")
 
@@ -51,11 +54,12 @@ def ticket_payload(ticket: Ticket) -> dict:
 def _check_assignee(uow: UnitOfWork, errors: Errors, assignee_id) -> None:
     if assignee_id is None:
         return
-    user = uow.users.find(assignee_id) if isinstance(assignee_id, int) else None
+    user = uow.users.find(assignee_id) if isinstance(assignee_id, int) and 0 < assignee_id <= MAX_ID else None
     if user is None or not user.active:
         errors.add("assignee_id", "Not an active person of this workspace.")
 
 
+@traced("ticket.create")
 def create_ticket(
     uow: UnitOfWork,
     *,
@@ -97,6 +101,7 @@ def create_ticket(
     )
     uow.tickets.set_tags(ticket, tags)
     uow.session.flush()
+    sla_clocks.start_clocks(uow, ticket)
     _activity(uow, ticket, "created", None, ticket.subject)
     uow.audit("CREATE", "Ticket", ticket.id, _snapshot(ticket), ticket_number=ticket.number)
     payload = ticket_payload(ticket)
@@ -110,6 +115,7 @@ def get_ticket(uow: UnitOfWork, number: int) -> Ticket:
     return uow.tickets.get(number)
 
 
+@traced("ticket.update")
 def update_ticket(uow: UnitOfWork, number: int, changes: dict) -> Ticket:
     """Apply any of subject, status, priority, assignee_id, tags; one activity per changed field."""
     unknown = set(changes) - set(EDITABLE)
@@ -126,7 +132,7 @@ def update_ticket(uow: UnitOfWork, number: int, changes: dict) -> Ticket:
     if "status" in new and new["status"] not in STATUSES:
         errors.add("status", f"Must be one of: {', '.join(STATUSES)}.")
     if "tags" in new:
-        new["tags"] = normalise_tags(errors, "tags", new["tags"])
+        new["tags"] = sorted(normalise_tags(errors, "tags", new["tags"]))  # order is not a change
     if new.get("assignee_id") is not None and new.get("assignee_id") != ticket.assignee_id:
         _check_assignee(uow, errors, new["assignee_id"])
     errors.raise_if_any()
@@ -156,6 +162,7 @@ def update_ticket(uow: UnitOfWork, number: int, changes: dict) -> Ticket:
         _activity(uow, ticket, name, _label(uow, name, before[name]), _label(uow, name, value))
     if "status" in after:
         _stamp_status(ticket)
+    sla_clocks.ticket_changed(uow, ticket, set(after), previous_status)
     ticket.updated_at = utcnow()
     uow.session.flush()
 
@@ -198,6 +205,8 @@ def list_tickets(uow: UnitOfWork, f: TicketFilter, *, page: int = 1, limit: int 
         errors.add("limit", f"Must be between 1 and {MAX_LIMIT}.")
     if page < 1:
         errors.add("page", "Must be at least 1.")
+    if f.assignee_id is not None and not 0 < f.assignee_id <= MAX_ID:
+        errors.add("assignee", "Not a person id.")
     if f.tag:
         f.tag = f.tag.strip().lower()
     errors.raise_if_any()

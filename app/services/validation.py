@@ -7,6 +7,7 @@ from email_validator import EmailNotValidError, validate_email
 
 TAG_RE = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,49}$")
 MAX_TAGS = 20
+MAX_ID = 2**31 - 1  # ids and ticket numbers are 32-bit integers in the database
 
 
 class Errors:

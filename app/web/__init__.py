@@ -1,17 +1,37 @@
 """Page blueprints, their shared filters, and the sign-in plumbing."""
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, abort, request
+from werkzeug.routing import IntegerConverter
 
-from app.web import auth, jobs, people, tickets
+from app.web import audit, auth, jobs, notifications, people, search, sla, tickets, webhooks
 
-BLUEPRINTS = (auth.bp, tickets.bp, people.bp, jobs.bp)
+BLUEPRINTS = (auth.bp, tickets.bp, people.bp, jobs.bp, audit.bp, webhooks.bp, search.bp, sla.bp, notifications.bp)
+
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` in URLs: ids and numbers are 32-bit, so a larger one is a 404, not a database overflow."""
+
+    def __init__(self, map, *args, max: int | None = 2**31 - 1, **kwargs):  # noqa: A002 (werkzeug's name)
+        super().__init__(map, *args, max=max, **kwargs)
+
+
+def refuse_nul_characters() -> None:
+    """No form or link sends NUL (0x00) and PostgreSQL text cannot hold it: such a page request is a 400,
+    never a database error. (The API refuses it per field, in its schemas.)"""
+    if request.path.startswith("/api/"):
+        return
+    for values in (request.args, request.form):
+        if any("\x00" in key or "\x00" in value for key, value in values.items(multi=True)):
+            abort(400, description="The request contains a NUL character.")
 
 
 def register_web(app: Flask) -> None:
     from app.web.filters import register_filters
     from app.web.session import register_session
 
+    app.url_map.converters["int"] = IdConverter  # before any blueprint adds its rules
+    app.before_request(refuse_nul_characters)
     register_session(app)
     register_filters(app)
     for bp in BLUEPRINTS:

@@ -87,7 +87,7 @@ def create_token(user_id: int):
 @role_required("admin")
 def revoke_token(user_id: int, token_id: int):
     if ConfirmForm().validate():
-        _apply(lambda uow: people_service.revoke_token(uow, token_id), "Token revoked.")
+        _apply(lambda uow: people_service.revoke_token(uow, token_id, user_id), "Token revoked.")
     return redirect(url_for("people.show", user_id=user_id))
 
 

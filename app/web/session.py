@@ -3,11 +3,14 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Flask, abort, flash, make_response, redirect, request
-from flask_login import current_user, login_required, login_url
+from flask import Flask, abort, flash, make_response, redirect, request, session
+from flask_login import current_user, login_required, login_url, login_user
 
 from app.extensions import login_manager
 from app.services.auth import user_for_session_id
+
+# Where the Flask session keeps the key of the server-side session (app/services/sessions.py).
+SESSION_KEY = "sid"
 
 
 def register_session(app: Flask) -> None:
@@ -17,8 +20,21 @@ def register_session(app: Flask) -> None:
     # "strong" drops the session when the client's address or agent changes; "basic"
     # keeps sessions alive across address changes but still marks them non-fresh.
     login_manager.session_protection = "basic"
-    login_manager.user_loader(user_for_session_id)
+    login_manager.user_loader(_load_user)
     login_manager.unauthorized_handler(_unauthorized)
+
+
+def _load_user(user_id: str):
+    """Signed in only while the server-side session named in the cookie is live."""
+    return user_for_session_id(user_id, session.get(SESSION_KEY))
+
+
+def start_signed_in_session(user, session_key: str) -> None:
+    """A new Flask session for a sign-in: nothing from before survives, and it expires (SESSION_LIFETIME_HOURS)."""
+    session.clear()
+    login_user(user)
+    session[SESSION_KEY] = session_key
+    session.permanent = True
 
 
 def _unauthorized():

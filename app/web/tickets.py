@@ -10,6 +10,7 @@ from app.repositories.tickets import TicketFilter
 from app.repositories.unit_of_work import UnitOfWork
 from app.services import comments as comment_service
 from app.services import tickets as ticket_service
+from app.services.sla import clocks as sla_clocks
 from app.web.context import page_uow, user_actor
 from app.web.forms import CommentForm, TicketFieldsForm, TicketForm
 
@@ -37,7 +38,7 @@ def _queue_filter(args) -> tuple[TicketFilter, dict]:
         f.assignee_id = current_user.id
     elif assignee == "unassigned":
         f.unassigned = True
-    elif assignee.isdigit():
+    elif assignee.isascii() and assignee.isdigit():
         f.assignee_id = int(assignee)
     form = {"status": f.statuses, "priority": f.priorities[0] if f.priorities else "", "assignee": assignee,
             "tag": f.tag or "", "q": f.text or "", "sort": f.sort}
@@ -81,7 +82,7 @@ def new():
                         requester_name=form.requester_name.data,
                         requester_email=form.requester_email.data,
                         priority=form.priority.data,
-                        assignee_id=int(form.assignee_id.data) if (form.assignee_id.data or "").isdigit() else None,
+                        assignee_id=int(form.assignee_id.data) if _digits(form.assignee_id.data) else None,
                         tags=form.tags.data or "",
                     )
                     uow.commit()
@@ -114,7 +115,7 @@ def update_fields(number: int):
                 changes[name] = request.form[name]
         if "assignee_id" in request.form:
             raw = request.form["assignee_id"]
-            changes["assignee_id"] = int(raw) if raw.isdigit() else None
+            changes["assignee_id"] = int(raw) if _digits(raw) else None
         try:
             with page_uow() as uow:
                 ticket_service.update_ticket(uow, number, changes)
@@ -132,6 +133,7 @@ def update_fields(number: int):
         context["oob"] = True
         html += render_block("tickets/show.html", "activity", **context)
         html += render_block("tickets/show.html", "heading", **context)
+        html += render_block("tickets/show.html", "sla_panel", **context)
     return html, status
 
 
@@ -167,7 +169,7 @@ def add_comment(number: int):
     context["reply_form"] = CommentForm(formdata=None)
     html = render_block("tickets/show.html", "conversation", **context)
     context["oob"] = True
-    for block in ("activity", "heading", "side_panel", "reply_box"):
+    for block in ("activity", "heading", "side_panel", "reply_box", "sla_panel"):
         html += render_block("tickets/show.html", block, **context)
     response = make_response(html)
     response.headers["HX-Trigger"] = "ticketry:comment-added"
@@ -183,11 +185,17 @@ def _ticket_context(uow: UnitOfWork, number: int, **extra) -> dict:
         activities=uow.tickets.activities(ticket),
         people=people,
         transitions=ticket_service.allowed_transitions(ticket.status),
+        sla_history=sla_clocks.ticket_history(uow, ticket),
         reply_form=CommentForm(formdata=None),
         oob=False,
     )
     context.update(extra)
     return context
+
+
+def _digits(value: str | None) -> bool:
+    """ASCII digits only: str.isdigit() also accepts '²', which int() refuses."""
+    return bool(value) and value.isascii() and value.isdigit()
 
 
 def _attach_errors(form, exc: ValidationFailed) -> None:

@@ -32,3 +32,10 @@ document.body.addEventListener("htmx:configRequest", function (evt) {
     if (empty) { typeof params.delete === "function" ? params.delete(key) : delete params[key]; }
   });
 });
+
+// Notifications: the bell refreshes after every htmx request but its own (and every 30 s, see base.html).
+document.body.addEventListener("htmx:afterRequest", function (evt) {
+  var elt = evt.detail && evt.detail.elt;
+  if (elt && elt.closest && elt.closest("#notification-bell")) { return; }
+  document.body.dispatchEvent(new CustomEvent("ticketry:bell-refresh"));
+});

@@ -107,7 +107,8 @@ def test_swagger_ui_uses_local_assets_only(app):
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assets = re.findall(r'(?:src|href)="([^"]+)"', html)
-    assert sorted(assets) == ["/static/vendor/swagger-ui/swagger-ui-bundle.js",
+    assert sorted(assets) == ["/static/js/swagger-init.js",  # the initialiser: no inline script (CSP)
+                              "/static/vendor/swagger-ui/swagger-ui-bundle.js",
                               "/static/vendor/swagger-ui/swagger-ui-standalone-preset.js",
                               "/static/vendor/swagger-ui/swagger-ui.css"]
     assert "/api/v1/openapi.json" in html

@@ -1,0 +1,180 @@
+"""SQL full text behind the search interface: SQLite FTS5 and PostgreSQL tsvector.
+
+Both read the document tables of migration 0004 and answer (total, hits) for one
+page, best first; both take the tenant from the unit of work:
+
+- SQLite: ``search_*_fts MATCH '"word" "prefix"*'`` ranked by bm25 (subject
+  weighs most). The tenant filter is the FTS rowid range: a document id is
+  ``tenant_id << 32 | source id``, so FTS5 walks only the tenant's part of each
+  doclist, and counting needs no row lookups. Filters (status, priority, assignee,
+  dates, visibility) add a correlated EXISTS on the document row, which also
+  checks ``tenant_id``. For a very common query, bm25 ranks the RANK_WINDOW most
+  recent matches and older matches follow newest first: ranking every one of
+  tens of thousands of near-identical matches costs more than it is worth
+  (docs/performance.md); the total stays exact.
+- PostgreSQL: ``tenant_id = :tenant AND tsv @@ to_tsquery('simple', ...)``
+  ranked by ts_rank_cd over the weighted tsvector (A subject ... D description).
+
+Highlighting is ours (app/services/search/highlight.py), over the stored text.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Integer, and_, bindparam, cast, column, exists, func, literal, literal_column, select, table
+from sqlalchemy.dialects.postgresql import REGCONFIG
+
+from app.models.search import SearchComment, SearchTicket, tenant_id_range
+from app.repositories.search import SearchIndexRepository
+from app.repositories.unit_of_work import UnitOfWork
+from app.services.search import Filters, RawHit
+from app.services.search.highlight import highlight, snippet
+from app.services.search.terms import Terms
+
+RANK_WINDOW = 500
+
+
+@dataclass(frozen=True)
+class Spec:
+    model: type
+    fts: str
+    bm25_weights: tuple[float, ...]  # FTS5 column order of migration 0004
+
+
+SPECS = {
+    # subject, description, people, tags, ref
+    "tickets": Spec(SearchTicket, "search_tickets_fts", (10.0, 1.0, 3.0, 5.0, 5.0)),
+    # body, author, ref
+    "comments": Spec(SearchComment, "search_comments_fts", (1.0, 2.0, 0.5)),
+}
+
+
+def filter_conditions(model, filters: Filters) -> list:
+    conds = []
+    if filters.statuses:
+        conds.append(model.status.in_(filters.statuses))
+    if filters.priorities:
+        conds.append(model.priority.in_(filters.priorities))
+    if filters.unassigned:
+        conds.append(model.assignee_id.is_(None))
+    elif filters.assignee_id is not None:
+        conds.append(model.assignee_id == filters.assignee_id)
+    if filters.created_from is not None:
+        conds.append(model.created_at >= filters.created_from)
+    if filters.created_before is not None:
+        conds.append(model.created_at < filters.created_before)
+    if filters.public is not None and model is SearchComment:
+        conds.append(model.public.is_(filters.public))
+    return conds
+
+
+class SqlBackend:
+    name = "sql"
+
+    def search(self, uow: UnitOfWork, kind: str, terms: Terms, filters: Filters, offset: int,
+               limit: int) -> tuple[int, list[RawHit]]:
+        if not terms:
+            return 0, []
+        spec = SPECS[kind]
+        dialect = uow.session.get_bind().dialect.name
+        if dialect == "sqlite":
+            total, ranked = _sqlite(uow, spec, terms, filters, offset, limit)
+        elif dialect == "postgresql":
+            total, ranked = _postgres(uow, spec, terms, filters, offset, limit)
+        else:  # pragma: no cover - the app runs on these two
+            raise RuntimeError(f"no full-text search for {dialect}")
+        texts = {row[0]: row for row in SearchIndexRepository(uow.session, uow.tenant_id).texts(
+            kind, [doc_id for doc_id, _ in ranked])}
+        hits = []
+        for doc_id, score in ranked:
+            row = texts.get(doc_id)
+            if row is None:
+                continue
+            if kind == "tickets":
+                fields = {"subject": highlight(row[2], terms), "snippet": snippet(row[3], terms)}
+            else:
+                fields = {"snippet": snippet(row[2], terms)}
+            hits.append(RawHit(row[1], score, fields))
+        return total, hits
+
+
+# -- SQLite FTS5 ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Fts5Statements:
+    """The statements of one FTS5 search, built once per table (and per filter set) with bind parameters."""
+
+    count: object
+    threshold: object
+    rank: object
+    tail: object
+
+
+def _fts5_statements(spec: Spec, conds: list | None = None, tenant_id: int | None = None) -> _Fts5Statements:
+    fts = table(spec.fts, column("rowid", Integer))
+    rowid = fts.c.rowid
+    fts_table = literal_column(spec.fts)
+    extra = []
+    if conds:  # filters: an EXISTS on the document row, which checks tenant_id too
+        doc = spec.model
+        extra.append(exists().where(doc.id == rowid, doc.tenant_id == tenant_id, *conds))
+    # One BETWEEN :low AND :high, so FTS5 gets both rowid bounds and seeks instead of filtering row by row.
+    where = [fts_table.op("MATCH")(bindparam("match")), rowid.between(bindparam("low"), bindparam("high")), *extra]
+    score = func.bm25(fts_table, *spec.bm25_weights)
+    return _Fts5Statements(
+        count=select(func.count()).select_from(fts).where(*where),
+        threshold=select(rowid).select_from(fts).where(*where).order_by(rowid.desc())
+        .limit(1).offset(bindparam("skip")),
+        rank=select(rowid, score.label("score")).select_from(fts).where(*where)
+        .order_by(score, rowid.desc()).limit(bindparam("take")).offset(bindparam("skip")),
+        tail=select(rowid).select_from(fts).where(*where).order_by(rowid.desc())
+        .limit(bindparam("take")).offset(bindparam("skip")),
+    )
+
+
+_UNFILTERED = {kind: _fts5_statements(spec) for kind, spec in SPECS.items()}
+
+
+def _sqlite(uow: UnitOfWork, spec: Spec, terms: Terms, filters: Filters, offset: int, limit: int):
+    conds = filter_conditions(spec.model, filters)
+    if conds:
+        sql = _fts5_statements(spec, conds, uow.tenant_id)
+    else:
+        sql = _UNFILTERED["tickets" if spec.model is SearchTicket else "comments"]
+    low, high = tenant_id_range(uow.tenant_id)
+    match = terms.fts5()
+    session = uow.session
+    total = session.scalar(sql.count, {"match": match, "low": low, "high": high}) or 0
+    if total == 0 or offset >= total:
+        return total, []
+    if total <= RANK_WINDOW:
+        rows = session.execute(sql.rank, {"match": match, "low": low, "high": high, "take": limit, "skip": offset})
+        return total, [(r[0], -float(r[1])) for r in rows]
+    # Rank the RANK_WINDOW newest matches; the rest follow, newest first.
+    threshold = session.scalar(sql.threshold, {"match": match, "low": low, "high": high, "skip": RANK_WINDOW - 1})
+    ranked: list[tuple[int, float | None]] = []
+    if offset < RANK_WINDOW:
+        rows = session.execute(sql.rank, {"match": match, "low": threshold, "high": high,
+                                          "take": min(limit, RANK_WINDOW - offset), "skip": offset})
+        ranked.extend((r[0], -float(r[1])) for r in rows)
+    rest = offset + limit - max(offset, RANK_WINDOW)
+    if rest > 0:
+        rows = session.execute(sql.tail, {"match": match, "low": low, "high": threshold - 1, "take": rest,
+                                          "skip": max(0, offset - RANK_WINDOW)})
+        ranked.extend((r[0], None) for r in rows)
+    return total, ranked
+
+
+# -- PostgreSQL tsvector ------------------------------------------------------------------------
+def _postgres(uow: UnitOfWork, spec: Spec, terms: Terms, filters: Filters, offset: int, limit: int):
+    doc = spec.model
+    tsv = literal_column(f"{doc.__tablename__}.tsv")
+    query = func.to_tsquery(cast(literal("simple"), REGCONFIG), terms.tsquery())
+    conds = [doc.tenant_id == uow.tenant_id, tsv.op("@@")(query), *filter_conditions(doc, filters)]
+    session = uow.session
+    total = session.scalar(select(func.count()).select_from(doc).where(and_(*conds))) or 0
+    if total == 0 or offset >= total:
+        return total, []
+    score = func.ts_rank_cd(tsv, query)
+    rows = session.execute(select(doc.id, score.label("score")).where(*conds)
+                           .order_by(score.desc(), doc.id.desc()).limit(limit).offset(offset)).all()
+    return total, [(r[0], float(r[1])) for r in rows]
