@@ -39,6 +39,8 @@ from zoneinfo import ZoneInfo
 import flask_mail
 from flask import current_app
 
+from app.observability.metrics import EMAILS
+from app.observability.tracing import traced
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
 from app.models import EmailMessage, Tenant, User
@@ -236,6 +238,7 @@ class Outcome:
     retry_at: datetime | None = None
 
 
+@traced("email.send")
 def attempt_email(email_id: int) -> Outcome:
     """Claim, send (or store), settle: one attempt of one email."""
     settings, now = current_settings(), utcnow()
@@ -276,6 +279,7 @@ def _settle(claim, status: str, *, error: str | None, code: int | None, retry_at
     begin_write(session)
     current = settle_email(session, claim.id, claim.attempts, **values)
     session.commit()
+    EMAILS.labels(outcome=status).inc()
     return Outcome(claim.tenant_id, status, retry_at if current else None)
 
 

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from markupsafe import Markup
 
+from app.observability.tracing import traced
 from app.models.tickets import PRIORITIES, STATUSES
 from app.repositories.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from app.repositories.search import SearchIndexRepository
@@ -187,6 +188,7 @@ def _run(uow: UnitOfWork, kind: str, terms: Terms, filters: Filters, offset: int
 
 
 # -- the service functions ---------------------------------------------------------------
+@traced("search.tickets")
 def search_tickets(uow: UnitOfWork, query: SearchQuery) -> Page:
     """Tickets matching the query, best first; items are TicketHit."""
     terms, filters = _validate(query, "tickets", uow.tenant.timezone)
@@ -210,6 +212,7 @@ def search_tickets(uow: UnitOfWork, query: SearchQuery) -> Page:
     return Page(items=items, page=query.page, limit=query.limit, total=total, extra={"backend": name})
 
 
+@traced("search.comments")
 def search_comments(uow: UnitOfWork, query: SearchQuery) -> Page:
     """Comments (replies and internal notes) matching the query, best first; items are CommentHit."""
     terms, filters = _validate(query, "comments", uow.tenant.timezone)

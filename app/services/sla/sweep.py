@@ -29,6 +29,8 @@ from collections import Counter
 from types import SimpleNamespace
 from datetime import datetime
 
+from app.observability.metrics import SLA_EVENTS
+from app.observability.tracing import traced
 from app.extensions import db
 from app.models import Tenant
 from app.models.base import utcnow
@@ -43,6 +45,7 @@ EVENT_TYPES = {"breach": "ticket.sla_breached", "warning": "ticket.sla_warning"}
 PROCESS_JOB = "sla.process_escalation_events"
 
 
+@traced("sla.sweep")
 def sweep_breaches(now: datetime | None = None) -> Counter:
     """Mark and escalate every due alarm of every tenant; returns counts per alarm kind."""
     now = now or utcnow()
@@ -53,6 +56,8 @@ def sweep_breaches(now: datetime | None = None) -> Counter:
             totals.update(sweep_tenant(uow, now))
             uow.commit()
     db.session.rollback()  # end the read snapshot of a sweep that found nothing
+    for kind, count in totals.items():
+        SLA_EVENTS.labels(kind=str(kind)).inc(count)
     return totals
 
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from http import HTTPStatus
 
+from app.observability.tracing import traced
 from app.extensions import db
 from app.models import Tenant, WebhookAttempt, WebhookEndpoint
 from app.models.base import utcnow
@@ -74,6 +75,7 @@ class Outcome:
     retry_at: datetime | None = None  # the job schedules the next attempt for then
 
 
+@traced("webhook.delivery_attempt")
 def attempt_delivery(delivery_id: int) -> Outcome:
     """Claim, send, record: what the ``webhook.deliver`` job does."""
     settings = current_settings()

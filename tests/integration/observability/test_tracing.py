@@ -75,3 +75,13 @@ def test_relay_span_is_recorded(traced_app, acme):
     with traced.app_context():
         relay_outbox_once()
     assert any(s.name == "outbox.relay" for s in exporter.get_finished_spans())
+
+
+def test_sla_sweep_is_traced(app, acme):
+    from app.services.sla.sweep import sweep_breaches
+
+    exporter = InMemorySpanExporter()
+    setup_provider(exporter=exporter)
+    with app.app_context():
+        sweep_breaches()
+    assert [s.name for s in exporter.get_finished_spans()].count("sla.sweep") == 1
