@@ -47,7 +47,16 @@ class CamelCaseSchema(Schema):
 
 
 class Repeatable(fields.List):
-    """A query parameter given several times (?status=open&status=pending) or comma-separated."""
+    """A query parameter given several times (?status=open&status=pending) or comma-separated.
+
+    Empty values are ignored (``?status=`` filters nothing), so the documented enum allows "".
+    """
+
+    def __init__(self, cls_or_instance, **kwargs):
+        super().__init__(cls_or_instance, **kwargs)
+        enum = self.inner.metadata.get("enum")
+        if enum is not None and "" not in enum:
+            self.inner.metadata = {**self.inner.metadata, "enum": [*enum, ""]}
 
     def _deserialize(self, value, attr, data, **kwargs):
         values = value if isinstance(value, (list, tuple)) else [value]

@@ -102,6 +102,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def group_cpu_seconds(pgid: int) -> float:
+    """User + system CPU time of every live process in a process group (from /proc)."""
+    ticks, total = os.sysconf("SC_CLK_TCK"), 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # fields after the command: state, ppid, pgrp, ..., utime (12), stime (13)
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
 def wait_until(predicate, timeout: float, what: str, interval: float = 0.2):
     deadline = time.monotonic() + timeout
     while True:
@@ -398,17 +411,19 @@ def machine() -> str:
     return f"{platform.machine()}, {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
 
 
-def report(stats: Stats, seconds: float, args, drained: float, load_avg: tuple, failures: list[str]) -> str:
+def report(stats: Stats, seconds: float, args, drained: float, load_avg: tuple, failures: list[str],
+           cpu: dict[str, float]) -> str:
     kinds = sorted(stats.latencies)
     total = sum(len(v) for v in stats.latencies.values())
     every = [x for v in stats.latencies.values() for x in v]
     lines = [
-        f"\n## Load test, {date.today().isoformat()} (`tests/bench/load.py --seconds {args.seconds}`)\n",
+        f"\n## Load test, {date.today().isoformat()} (`tests/bench/load.py --seconds {args.seconds:g}`)\n",
         f"{machine()}; PostgreSQL {args.pg_version}, Redis {args.redis_version}; gunicorn 2 sync workers "
         f"(deploy/gunicorn.conf.py), 2 consumers (huey_worker.py, 2 threads each); {args.agents} agents (pages, "
         f"CSRF) and {args.integrators} integrators (API) as threads of one client process on the same machine; "
         f"load average {load_avg[0]:.1f} / {load_avg[1]:.1f} / {load_avg[2]:.1f} during the run (other work "
-        f"included). Queue drained {drained:.1f} s after the load stopped. "
+        f"included). CPU time per request in the gunicorn workers: {cpu['web_ms']:.0f} ms; per outbox event in "
+        f"the consumers: {cpu['jobs_ms']:.0f} ms. Queue drained {drained:.1f} s after the load stopped. "
         + ("All checks passed: no 5xx, every outbox event handled once per handler, every webhook delivered once, "
            "every comment searchable, `flask audit verify` exit 0." if not failures else
            "FAILED: " + "; ".join(failures)),
@@ -517,6 +532,10 @@ def main(argv: list[str] | None = None) -> int:
                     for i, token in enumerate(setup["tokens"])]
         print(f"load for {args.seconds:.0f} s: {len(setup['agents'])} agents, {len(setup['tokens'])} integrators "
               f"against {base}", flush=True)
+        consumers = procs[-2:]
+        web_cpu = group_cpu_seconds(web.popen.pid)
+        jobs_cpu = sum(group_cpu_seconds(p.popen.pid) for p in consumers)
+        events_before = _events(setup["app"])
         started = time.monotonic()
         for t in threads:
             t.start()
@@ -527,8 +546,12 @@ def main(argv: list[str] | None = None) -> int:
         duration = time.monotonic() - started
         load_avg = os.getloadavg()
         drained = drain(setup["app"], args.drain_timeout, with_webhooks)
+        requests_made = sum(len(v) for v in stats.latencies.values())
+        cpu = {"web_ms": 1000 * (group_cpu_seconds(web.popen.pid) - web_cpu) / max(1, requests_made),
+               "jobs_ms": 1000 * (sum(group_cpu_seconds(p.popen.pid) for p in consumers) - jobs_cpu)
+               / max(1, _events(setup["app"]) - events_before)}
         failures = check(setup["app"], stats, receiver_log, env)
-        text_ = report(stats, duration, args, drained, load_avg, failures)
+        text_ = report(stats, duration, args, drained, load_avg, failures, cpu)
         print(text_)
         if not args.no_report:
             append_report(text_)
@@ -546,6 +569,18 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:
             print(f"could not drop the load database: {exc}")
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _events(app) -> int:
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+    from app.models import OutboxEvent
+
+    with app.app_context():
+        count = db.session.scalar(select(func.count()).select_from(OutboxEvent))
+        db.session.remove()
+    return count
 
 
 def _up(requests, base: str) -> bool:
