@@ -49,18 +49,13 @@ class CamelCaseSchema(Schema):
 class Repeatable(fields.List):
     """A query parameter given several times (?status=open&status=pending) or comma-separated.
 
-    Empty values are ignored (``?status=`` filters nothing), so the documented enum allows "".
+    An empty value (``?status=``, ``?status=open,``) is not one of the documented values: the
+    choice validator refuses it (422) rather than reading it as "no filter".
     """
-
-    def __init__(self, cls_or_instance, **kwargs):
-        super().__init__(cls_or_instance, **kwargs)
-        enum = self.inner.metadata.get("enum")
-        if enum is not None and "" not in enum:
-            self.inner.metadata = {**self.inner.metadata, "enum": [*enum, ""]}
 
     def _deserialize(self, value, attr, data, **kwargs):
         values = value if isinstance(value, (list, tuple)) else [value]
-        split = [part.strip() for item in values for part in str(item).split(",") if part.strip()]
+        split = [part.strip() for item in values for part in str(item).split(",")]
         return super()._deserialize(split, attr, data, **kwargs)
 
 
