@@ -73,10 +73,12 @@ class Config:
         self.REMEMBER_COOKIE_HTTPONLY = True
         self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
         self.REMEMBER_COOKIE_SAMESITE = "Lax"
-        # Sign-in sessions (app/services/sessions.py): the cookie and its server-side record end after
-        # this many hours without use; sign-out, deactivation and password changes end them at once.
+        # Sign-in sessions (app/services/sessions.py): the cookie and its server-side record end this
+        # many hours after sign-in; sign-out, deactivation and password changes end them at once.
+        # The cookie is not re-sent with every answer (only when the session changes).
         self.SESSION_LIFETIME_HOURS = _int("SESSION_LIFETIME_HOURS", 12)
         self.PERMANENT_SESSION_LIFETIME = timedelta(hours=self.SESSION_LIFETIME_HOURS)
+        self.SESSION_REFRESH_EACH_REQUEST = False
         self.REMEMBER_COOKIE_DURATION = self.PERMANENT_SESSION_LIFETIME  # remember-me is not offered
         # Security headers (app/web/security.py): HSTS max-age in seconds, 0 = no header.
         self.HSTS_SECONDS = _int("HSTS_SECONDS", 31_536_000 if self.ENV_NAME == "production" else 0)

@@ -14,8 +14,9 @@ from app.models.tenancy import User
 class UserSession(db.Model):
     """One signed-in browser. The cookie carries a random key; the row is found by the key's hash.
 
-    A page request is signed in only while its row exists, is not revoked and was seen
-    within the session lifetime: sign-out, deactivation and a password change revoke rows.
+    A page request is signed in only while its row exists, is not revoked and is younger
+    than the session lifetime: sign-out, deactivation and a password change revoke rows.
+    ``last_seen_at`` says when it was last used (written at most once a minute).
     """
 
     __tablename__ = "user_sessions"

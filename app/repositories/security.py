@@ -63,7 +63,10 @@ def touch_session(session: Session, key_hash: str, now: datetime) -> None:
 
 
 def prune_sessions(session: Session, seen_before: datetime) -> int:
-    """Delete sessions not seen since ``seen_before``: expired, so useless even when not revoked."""
+    """Delete sessions not used since ``seen_before`` (a lifetime ago): expired, so useless even when not revoked.
+
+    A session used lately but started more than a lifetime ago is refused too; its row goes a little later.
+    """
     result = session.execute(delete(UserSession).where(UserSession.last_seen_at < seen_before)
                              .execution_options(synchronize_session=False))
     return result.rowcount or 0

@@ -5,6 +5,10 @@ is the row's id. Every page request looks the row up; a missing, revoked or expi
 row means signed out, whatever the cookie says — so a cookie copied before sign-out
 is worthless after it. Sign-out revokes the row; deactivation and password changes
 revoke every row of the person (API tokens are separate and untouched).
+
+A session lasts SESSION_LIFETIME_HOURS from sign-in, however busy: the cookie is
+not re-sent with every answer (SESSION_REFRESH_EACH_REQUEST is off), so an answer
+still in flight when a browser drops its cookie cannot bring the cookie back.
 """
 from __future__ import annotations
 
@@ -38,7 +42,7 @@ def hash_key(key: str) -> str:
 
 
 def lifetime() -> timedelta:
-    """How long a session lives without being used (SESSION_LIFETIME_HOURS)."""
+    """How long a session lives after sign-in (SESSION_LIFETIME_HOURS)."""
     hours = current_app.config.get("SESSION_LIFETIME_HOURS", DEFAULT_LIFETIME_HOURS) if has_app_context() \
         else DEFAULT_LIFETIME_HOURS
     return timedelta(hours=float(hours))
@@ -74,7 +78,7 @@ def live_session(key: str | None) -> UserSession | None:
     record = records.session_by_hash(db.session, hash_key(key))
     if record is None or record.revoked_at is not None:
         return None
-    if record.last_seen_at < utcnow() - lifetime():
+    if record.created_at < utcnow() - lifetime():
         return None
     return record
 

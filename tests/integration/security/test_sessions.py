@@ -77,7 +77,7 @@ def test_session_with_a_missing_or_expired_row_is_refused(app, acme, client_for,
     def change():
         db.session.execute(delete(UserSession).where(UserSession.id == gone_id))
         db.session.execute(update(UserSession).where(UserSession.id == stale_id)
-                           .values(last_seen_at=datetime.now(timezone.utc) - timedelta(hours=12, minutes=1)))
+                           .values(created_at=datetime.now(timezone.utc) - timedelta(hours=12, minutes=1)))
         db.session.commit()
 
     db_read(change)
@@ -96,11 +96,21 @@ def test_last_seen_is_written_at_most_once_a_minute(app, acme, agent_client, ses
         assert _signed_in(agent_client)
         (row,) = sessions_of(acme.agent)
         assert row.last_seen_at > start + TOUCH_INTERVAL
-        # An idle session (the cookie is still valid for 12 hours) lives on as long as it is used.
-    with time_machine.travel(datetime.now(timezone.utc) + timedelta(hours=11)):
+
+
+def test_a_session_lasts_its_lifetime_from_sign_in_however_busy(app, acme, agent_client):
+    agent_client.get("/tickets")  # the first page after sign-in stores the new session's CSRF token
+    for path in ("/tickets", "/tickets?status=open", "/tickets/new"):
+        page = agent_client.get(path)
+        assert page.status_code == 200
+        assert "Set-Cookie" not in page.headers, path  # not re-sent (so never revived) by every answer
+    now = datetime.now(timezone.utc)
+    with time_machine.travel(now + timedelta(hours=6)):
         assert _signed_in(agent_client)
-    with time_machine.travel(datetime.now(timezone.utc) + timedelta(hours=11, minutes=58)):
-        assert _signed_in(agent_client)  # seen 58 minutes ago, not 12 hours
+    with time_machine.travel(now + timedelta(hours=11, minutes=58)):
+        assert _signed_in(agent_client)
+    with time_machine.travel(now + timedelta(hours=12, minutes=1)):
+        assert _redirected_to_login(agent_client.get("/tickets"))
 
 
 def test_deactivation_ends_every_session_of_that_person_only(app, acme, admin_client, client_for, sessions_of):
