@@ -203,10 +203,11 @@ def main() -> None:
         print(f"below the target of {TARGET:.0f}/s (load average {os.getloadavg()[0]:.1f}: a busy machine "
               f"shares its CPUs; per_cpu_second is the rate with one core to itself)")
     print("\n| machine | date | figure | target | command |")
-    print(f"| {result['machine']}, {result['database']} | {time.strftime('%Y-%m-%d')} | {rate:.0f} deliveries/s "
-          f"({args.workers} worker threads; {result['consumer_cpu_ms_per_delivery']} ms consumer CPU per delivery, "
-          f"{result['per_cpu_second']}/s per CPU second; load average {result['load_average']:.1f}) "
-          f"| ≥ {TARGET:.0f}/s | `.venv/bin/python tests/bench/bench_webhooks.py --workers {args.workers}` |")
+    command = f"--workers {args.workers}" + (f" --redis-url {args.redis_url}" if args.redis_url else "")
+    print(f"| {result['machine']}, {result['database']}, {result['queue']} queue | {time.strftime('%Y-%m-%d')} "
+          f"| {rate:.0f} deliveries/s ({args.workers} worker threads; {result['consumer_cpu_ms_per_delivery']} ms "
+          f"consumer CPU per delivery = {result['per_cpu_second']}/s per CPU second; load average "
+          f"{result['load_average']:.1f}) | ≥ {TARGET:.0f}/s | `.venv/bin/python tests/bench/bench_webhooks.py {command}` |")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Across real processes: a Huey consumer SIGKILLed mid-delivery delays the delivery, never drops it.
+"""Across real processes: a Huey consumer SIGKILLed mid-delivery delays the delivery, never drops it;
+and a real consumer schedules a delivery's retries itself.
 
 The test process and two consumer processes (``huey_worker.py``) share the test
 database and a Huey SQLite queue file. The receiver sleeps on the first
@@ -124,4 +125,40 @@ def test_a_worker_killed_mid_delivery_delays_it_never_drops_it(app, acme, receiv
         attempts = [(a.number, a.succeeded, a.status_code) for a in attempts_of(delivery.id)]
         assert attempts == [(1, False, None), (2, True, 200)]
         assert "worker stopped" in attempts_of(delivery.id)[0].error
+        db.session.remove()
+
+
+def test_a_real_consumer_retries_on_its_schedule(app, acme, receiver, tmp_path):
+    """500, then 503, then 200: the consumer schedules each retry itself (Huey eta), 1 s apart here."""
+    queue, log = tmp_path / "queue.db", tmp_path / "consumer.log"
+    env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "HUEY_SQLITE_PATH": str(queue),
+           "HUEY_IMMEDIATE": "0", "REDIS_URL": "", "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
+           "WEBHOOK_RETRY_SCHEDULE": "1,1,1,1", "LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1"}
+    receiver.script(500, 503, 200)
+    consumer = None
+    try:
+        with app.app_context():
+            endpoint, secret = add_endpoint(acme, receiver.url(), events=["ticket.created"])
+            with real_queue(app, queue):
+                make_ticket(acme)
+        consumer = _consumer(env, log, "--no-periodic")  # no sweeper: only the scheduled retries
+
+        def delivered():
+            with app.app_context():
+                try:
+                    return [d.status for d in deliveries_of(endpoint.id)] == ["succeeded"]
+                finally:
+                    db.session.remove()
+
+        _wait(delivered, 60, "the third attempt", log)
+    finally:
+        _stop(consumer)
+
+    first, second, third = receiver.requests
+    assert 0.8 < second.at - first.at < 5 and 0.8 < third.at - second.at < 5  # 1 s ± 10 %, plus scheduling
+    assert len({r.headers["webhook-id"] for r in receiver.requests}) == 1
+    third.verify(secret)
+    with app.app_context():
+        delivery = deliveries_of(endpoint.id)[0]
+        assert [(a.number, a.status_code) for a in attempts_of(delivery.id)] == [(1, 500), (2, 503), (3, 200)]
         db.session.remove()
