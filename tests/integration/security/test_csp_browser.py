@@ -34,7 +34,6 @@ document.addEventListener("securitypolicyviolation", function (e) {
 
 def _seed(app):
     with app.app_context():
-        app.config["WEBHOOK_ALLOWED_HOSTS"] = "127.0.0.1"
         ws = make_workspace("acme", "Acme")
         for i in range(3):
             ticket = make_ticket(ws, ws.lead, subject=f"Printer {i} on fire", assignee_id=ws.agent.id,
@@ -55,9 +54,10 @@ def _seed(app):
     return ws, endpoint.id, extra
 
 
-def test_main_pages_log_no_csp_violations(browser_launch, live_server):  # noqa: F811
+def test_main_pages_log_no_csp_violations(browser_launch, live_server, monkeypatch):  # noqa: F811
     from playwright.sync_api import expect, sync_playwright
 
+    monkeypatch.setitem(live_server.app.config, "WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")
     ws, endpoint_id, extra_pages = _seed(live_server.app)
     assert len(extra_pages) == 2, extra_pages
     base = live_server.url

@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import AuditLog, UserSession
+from app.models import ApiToken, AuditLog, User, UserSession
+from app.services import people
 from app.web.session import SESSION_KEY
 from tests.conftest import PASSWORD, login
 from tests.integration.security.conftest import cookie_contents
@@ -73,8 +74,6 @@ def test_secrets_stay_out_of_logs_audit_errors_and_answers(app, acme, admin_clie
     seen("create person again", admin_client.post("/admin/people", data={
         "name": "Sam Twice", "email": "sam@acme.test", "role": "agent", "password": NEW_PASSWORD}))
     with app.app_context():
-        from app.models import User
-
         sam = db.session.scalar(select(User).where(User.email == "sam@acme.test"))
         db.session.remove()
 
@@ -101,8 +100,6 @@ def test_secrets_stay_out_of_logs_audit_errors_and_answers(app, acme, admin_clie
 
     # A webhook endpoint (through the API, with an admin token) and a test delivery that fails.
     with app.app_context():
-        from app.services import people
-
         with acme.uow(acme.admin) as uow:
             _, admin_token = people.create_token(uow, sam.id, "admin token")
             uow.commit()
@@ -123,8 +120,6 @@ def test_secrets_stay_out_of_logs_audit_errors_and_answers(app, acme, admin_clie
 
     # Revoked: the token is refused, and nobody echoes it back.
     with app.app_context():
-        from app.models import ApiToken
-
         token_id = db.session.scalar(select(ApiToken.id).where(ApiToken.name == "ci"))
         db.session.remove()
     seen("revoke token", browser.post(f"/admin/people/{acme.agent.id}/tokens/{token_id}/revoke"))
