@@ -44,8 +44,8 @@ def test_agent_flow(browser_launch, live_server):
         try:
             context = browser.new_context()
             page = context.new_page()
-            page.set_default_timeout(15_000)
-            expect.set_options(timeout=15_000)
+            page.set_default_timeout(30_000)  # generous: CI machines are shared
+            expect.set_options(timeout=30_000)
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             failed: list[tuple[int, str]] = []
