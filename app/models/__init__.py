@@ -8,6 +8,8 @@ from app.models.security import LoginAttempt, UserSession
 from app.models.tenancy import ROLES, ApiToken, Tenant, User
 from app.models.tickets import PRIORITIES, STATUSES, Comment, Ticket, TicketActivity, TicketTag
 from app.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from app.models.macros import Macro
+from app.models.presence import TicketPresence
 from app.models.sla import BusinessCalendar, BusinessHours, Holiday, SlaEvent, SlaPolicy, SlaTarget
 
 __all__ = [
