@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from app.errors import TicketNotFound
 from app.models import Comment, Tenant, Ticket, TicketActivity, TicketTag
+from app.models.base import utcnow
 from app.models.tickets import PRIORITIES
 from app.repositories.pagination import Page, count, decode_cursor, encode_cursor, paginate
 
@@ -20,6 +21,11 @@ SORTS = {
     "due": "sla_due_at",  # SLA due soonest first (overdue on top), tickets without a running clock last
 }
 ASCENDING_SORTS = ("due",)
+# SLA filters of the queue (saved views "Due soon" and "Breached"). A deadline that passed since the
+# last sweep counts as breached, as on the SLA badges (services.sla.clocks.live_state).
+SLA_FILTERS = ("due_soon", "breached")
+DUE_SOON = timedelta(hours=4)
+_SLA_RUNNING = ("ok", "at_risk", "paused")
 
 
 @dataclass
@@ -31,6 +37,7 @@ class TicketFilter:
     tag: str | None = None
     text: str | None = None
     sort: str = "updated"
+    sla: str | None = None  # one of SLA_FILTERS
 
 
 class TicketRepository:
@@ -92,7 +99,48 @@ class TicketRepository:
         if f.text:
             escaped = f.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             stmt = stmt.where(Ticket.subject.ilike(f"%{escaped}%", escape="\\"))
+        if f.sla:
+            stmt = stmt.where(self._sla_condition(f.sla, utcnow()))
         return stmt
+
+    @staticmethod
+    def _sla_condition(sla: str, now: datetime):
+        """Both read ix_tickets_tenant_sla_state (tenant_id, sla_state, sla_due_at)."""
+        if sla == "due_soon":
+            return and_(Ticket.sla_state.in_(_SLA_RUNNING), Ticket.sla_due_at >= now,
+                        Ticket.sla_due_at <= now + DUE_SOON)
+        if sla == "breached":
+            return or_(Ticket.sla_state == "breached",
+                       and_(Ticket.sla_state.in_(_SLA_RUNNING), Ticket.sla_due_at < now))
+        raise ValueError(f"unknown SLA filter {sla!r}")
+
+    def count(self, f: TicketFilter) -> int:
+        """How many tickets match (a saved view's count): one COUNT, no row loaded."""
+        stmt = self._filtered(f).with_only_columns(func.count(Ticket.id)).order_by(None)
+        return self.session.scalar(stmt) or 0
+
+    def count_updated_since(self, f: TicketFilter, since: datetime) -> int:
+        """Matching tickets changed after ``since`` (the queue's live-update notice)."""
+        stmt = (self._filtered(f).where(Ticket.updated_at > since)
+                .with_only_columns(func.count(Ticket.id)).order_by(None))
+        return self.session.scalar(stmt) or 0
+
+    def numbers(self, f: TicketFilter, limit: int) -> list[int]:
+        """Numbers of the matching tickets, lowest first, at most ``limit`` (bulk changes by filter)."""
+        stmt = self._filtered(f).with_only_columns(Ticket.number).order_by(Ticket.number).limit(limit)
+        return list(self.session.scalars(stmt))
+
+    def lock_many(self, numbers: list[int]) -> list[Ticket]:
+        """The tenant's tickets with these numbers, row-locked in number order (no deadlock between two
+        bulk changes), with what a change reads loaded."""
+        stmt = (
+            select(Ticket)
+            .where(Ticket.tenant_id == self.tenant_id, Ticket.number.in_(numbers))
+            .order_by(Ticket.number)
+            .options(*self._with_rows())
+            .with_for_update(of=Ticket)
+        )
+        return list(self.session.scalars(stmt))
 
     @staticmethod
     def _order(f: TicketFilter):

@@ -16,6 +16,7 @@ from app.repositories.sla import SlaRepository
 from app.repositories.sqlite import begin_write
 from app.repositories.tenancy import TokenRepository, UserRepository
 from app.repositories.tickets import TicketRepository
+from app.repositories.views import SavedViewRepository
 
 # Called with the committed outbox event ids; the job system registers its dispatcher here.
 after_commit_hooks: list[Callable[[list[str]], None]] = []
@@ -62,6 +63,7 @@ class UnitOfWork:
         self.tokens = TokenRepository(self.session, tenant.id)
         self.sla = SlaRepository(self.session, tenant.id)
         self.notifications = NotificationRepository(self.session, tenant.id)
+        self.views = SavedViewRepository(self.session, tenant.id)
         self._audit: list[AuditLog] = []
         self._events: list[OutboxEvent] = []
         self._jobs: list[tuple[str, tuple]] = []
