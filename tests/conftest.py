@@ -8,10 +8,11 @@ as people do.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from app import create_app
 from app.extensions import db
@@ -176,3 +177,25 @@ def admin_client(app, acme):
     client = app.test_client()
     login(client, acme.admin)
     return client
+
+
+@pytest.fixture
+def sql_counter(app):
+    """``with sql_counter() as statements:`` records every SQL statement run in the block."""
+
+    @contextmanager
+    def counting():
+        statements: list[str] = []
+
+        def record(conn, cursor, statement, parameters, context, executemany):
+            statements.append(statement)
+
+        with app.app_context():
+            engine = db.engine
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            yield statements
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+
+    return counting

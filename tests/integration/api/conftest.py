@@ -1,12 +1,8 @@
 """API clients holding bearer tokens, made through the people service like an admin would."""
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import pytest
-from sqlalchemy import event
 
-from app.extensions import db
 from app.services import people
 from tests.conftest import make_ticket
 
@@ -85,22 +81,6 @@ def tickets_in(app):
 
 
 @pytest.fixture
-def count_queries(app):
+def count_queries(sql_counter):
     """``with count_queries() as queries:`` — the SQL statements run inside the block."""
-
-    @contextmanager
-    def counting():
-        statements: list[str] = []
-
-        def record(conn, cursor, statement, parameters, context, executemany):
-            statements.append(statement)
-
-        with app.app_context():
-            engine = db.engine
-        event.listen(engine, "before_cursor_execute", record)
-        try:
-            yield statements
-        finally:
-            event.remove(engine, "before_cursor_execute", record)
-
-    return counting
+    return sql_counter

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import EmailMessage, Notification
-from app.queue import huey
+from tests.integration.scheduling import run_scheduled  # noqa: F401  (re-exported for the tests here)
 
 
 def free_port() -> int:
@@ -96,23 +96,6 @@ class SilentServer:
 
     def close(self) -> None:
         self.sock.close()
-
-
-def run_scheduled(until=None, timeout: float = 10.0) -> bool:
-    """What the consumer's scheduler does, in process: run scheduled tasks as they fall due.
-
-    Stops when ``until()`` is true, or when nothing is scheduled; needs an app context.
-    """
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for task in huey.read_schedule():
-            huey.execute(task)
-        if until is not None and until():
-            return True
-        if until is None and huey.scheduled_count() == 0:
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def emails(*where) -> list[EmailMessage]:

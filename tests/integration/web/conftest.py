@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event
 
 from app.extensions import db
 from tests.conftest import login
@@ -62,25 +60,3 @@ def db_read(app):
                 db.session.remove()
 
     return run
-
-
-@pytest.fixture
-def sql_counter(app):
-    """``with sql_counter() as statements:`` records every SQL statement run in the block."""
-
-    @contextmanager
-    def counting():
-        statements: list[str] = []
-
-        def record(conn, cursor, statement, parameters, context, executemany):
-            statements.append(statement)
-
-        with app.app_context():
-            engine = db.engine
-        event.listen(engine, "before_cursor_execute", record)
-        try:
-            yield statements
-        finally:
-            event.remove(engine, "before_cursor_execute", record)
-
-    return counting
