@@ -5,8 +5,10 @@ from flask import Flask, abort, request
 from werkzeug.routing import IntegerConverter
 
 from app.web import audit, auth, jobs, notifications, people, search, sla, tickets, webhooks
+from app.web import macros as macro_pages, ticket_live
 
 BLUEPRINTS = (auth.bp, tickets.bp, people.bp, jobs.bp, audit.bp, webhooks.bp, search.bp, sla.bp, notifications.bp)
+BLUEPRINTS += (macro_pages.bp, ticket_live.bp)  # macros settings and insertion; ticket live updates
 
 
 class IdConverter(IntegerConverter):

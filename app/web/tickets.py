@@ -13,6 +13,9 @@ from app.services import tickets as ticket_service
 from app.services.sla import clocks as sla_clocks
 from app.web.context import page_uow, user_actor
 from app.web.forms import CommentForm, TicketFieldsForm, TicketForm
+from app.web import ticket_page
+from app.services.replies import ReplyCollision, send_reply
+from app.web.macro_forms import ReplyForm
 
 bp = Blueprint("tickets", __name__)
 
@@ -98,7 +101,9 @@ def new():
 @bp.get("/tickets/<int:number>")
 @login_required
 def show(number: int):
-    return render_template("tickets/show.html", **_ticket_context(_reader(), number))
+    uow = _reader()
+    prefill = ticket_page.macro_prefill(uow, number, request.args.get("macro"))  # the macro picker without JS
+    return render_template("tickets/show.html", **_ticket_context(uow, number, **prefill))
 
 
 @bp.post("/tickets/<int:number>/fields")
@@ -140,13 +145,16 @@ def update_fields(number: int):
 @bp.post("/tickets/<int:number>/comments")
 @login_required
 def add_comment(number: int):
-    form = CommentForm()
+    form = ReplyForm()
     error, status = None, 200
     if form.validate():
         try:
             with page_uow() as uow:
-                comment_service.add_comment(uow, number, body=form.body.data, public=form.public)
+                send_reply(uow, number, body=form.body.data, public=form.public, seen_comment_id=form.seen_id,
+                           macro_id=form.macro)
                 uow.commit()
+        except ReplyCollision as exc:  # others replied since this form was drawn: show them, keep the draft
+            return _collision(number, form, exc)
         except ValidationFailed as exc:
             form.body.errors = [m for msgs in exc.errors.values() for m in msgs]
             status = 422
@@ -160,16 +168,18 @@ def add_comment(number: int):
         else:
             flash(error or " ".join(form.body.errors) or "The reply could not be added.", "error")
         return redirect(url_for("tickets.show", number=number) + "#conversation")
-    context = _ticket_context(_reader(), number, reply_form=form, reply_error=error)
+    context = _ticket_context(_reader(), number, reply_form=form, reply_error=error,
+                              active_macro=ticket_page.active_macro(_reader(), form.macro))
     if status != 200:
         response = make_response(render_block("tickets/show.html", "reply_box", **context), status)
         response.headers["HX-Retarget"] = "#reply-box"
         response.headers["HX-Reswap"] = "outerHTML"
         return response
-    context["reply_form"] = CommentForm(formdata=None)
+    context.update(reply_form=ticket_page.fresh_reply_form(), active_macro=None)
     html = render_block("tickets/show.html", "conversation", **context)
     context["oob"] = True
-    for block in ("activity", "heading", "side_panel", "reply_box", "sla_panel"):
+    context["announcement"] = "Reply sent." if form.public else "Internal note added."
+    for block in ("activity", "heading", "side_panel", "reply_box", "sla_panel", "announcer"):
         html += render_block("tickets/show.html", block, **context)
     response = make_response(html)
     response.headers["HX-Trigger"] = "ticketry:comment-added"
@@ -186,11 +196,31 @@ def _ticket_context(uow: UnitOfWork, number: int, **extra) -> dict:
         people=people,
         transitions=ticket_service.allowed_transitions(ticket.status),
         sla_history=sla_clocks.ticket_history(uow, ticket),
-        reply_form=CommentForm(formdata=None),
+        reply_form=ReplyForm(formdata=None),
         oob=False,
     )
+    context.update(ticket_page.live_context(uow, ticket, context["comments"]))
     context.update(extra)
     return context
+
+
+def _collision(number: int, form: ReplyForm, exc: ReplyCollision):
+    """409: the others' new comments first, the draft kept, and the form now sends anyway (newer seen id)."""
+    form.seen_comment_id.data = str(exc.newest_id)
+    uow = _reader()
+    context = _ticket_context(uow, number, reply_form=form, active_macro=ticket_page.active_macro(uow, form.macro))
+    context["collision_comments"] = [c for c in context["comments"] if c.id in exc.comment_ids]
+    context["new_ids"] = set(exc.comment_ids)
+    if not request.htmx:
+        return render_template("tickets/show.html", **context), 409
+    html = render_block("tickets/show.html", "reply_box", **context)
+    context["oob"] = True
+    for block in ("conversation", "heading", "side_panel", "activity"):
+        html += render_block("tickets/show.html", block, **context)
+    response = make_response(html, 409)
+    response.headers["HX-Retarget"] = "#reply-box"
+    response.headers["HX-Reswap"] = "outerHTML"
+    return response
 
 
 def _digits(value: str | None) -> bool:

@@ -39,3 +39,93 @@ document.body.addEventListener("htmx:afterRequest", function (evt) {
   if (elt && elt.closest && elt.closest("#notification-bell")) { return; }
   document.body.dispatchEvent(new CustomEvent("ticketry:bell-refresh"));
 });
+
+// ---- Queue: bulk selection and saved views (agent productivity) -------------------------------------
+// Elements marked data-js-only are hidden until this script runs (see app.css).
+document.documentElement.classList.add("js");
+
+(function () {
+  "use strict";
+  var lastClicked = null; // the row checkbox clicked last: shift-click selects the range up to it
+
+  function rowBoxes() {
+    return Array.prototype.slice.call(document.querySelectorAll("#bulk-form input[type=checkbox][name=number]"));
+  }
+
+  function refreshSelection() {
+    var boxes = rowBoxes();
+    var checked = boxes.filter(function (b) { return b.checked; }).length;
+    var count = document.getElementById("bulk-selected-count");
+    if (count) { count.textContent = String(checked); }
+    var page = document.querySelector("[data-select-page]");
+    if (page) {
+      page.checked = boxes.length > 0 && checked === boxes.length;
+      page.indeterminate = checked > 0 && checked < boxes.length;
+    }
+    boxes.forEach(function (b) {
+      var row = b.closest("tr");
+      if (row) { row.classList.toggle("is-selected", b.checked); }
+    });
+  }
+
+  document.addEventListener("click", function (evt) {
+    var box = evt.target;
+    if (!box || box.type !== "checkbox" || !box.closest || !box.closest("#bulk-form")) { return; }
+    if (box.hasAttribute("data-select-page")) {
+      rowBoxes().forEach(function (b) { b.checked = box.checked; });
+    } else if (box.name === "number") {
+      var boxes = rowBoxes();
+      if (evt.shiftKey && lastClicked && lastClicked !== box && boxes.indexOf(lastClicked) >= 0) {
+        var a = boxes.indexOf(lastClicked), b = boxes.indexOf(box);
+        boxes.slice(Math.min(a, b), Math.max(a, b) + 1).forEach(function (other) { other.checked = box.checked; });
+      }
+      lastClicked = box;
+    } else {
+      return;
+    }
+    // Picking tickets means "these", not "all matching".
+    var selectedScope = document.querySelector("#bulk-form input[name=scope][value=selected]");
+    if (selectedScope) { selectedScope.checked = true; }
+    refreshSelection();
+  });
+
+  // Shift-click on a checkbox also selects the text between; keep the page tidy.
+  document.addEventListener("mousedown", function (evt) {
+    if (evt.shiftKey && evt.target && evt.target.name === "number" && evt.target.closest("#bulk-form")) {
+      evt.preventDefault();
+    }
+  });
+
+  // The sidebar marks the view the queue shows now. Parameters are compared in a canonical order
+  // (the same as services.saved_views.canonical_query: sorted pairs, no page, no default sort).
+  function canonical(search) {
+    var params = new URLSearchParams(search);
+    var pairs = [];
+    params.forEach(function (value, key) {
+      value = value.trim();
+      if (!value || key === "page" || (key === "sort" && value === "updated")) { return; }
+      if (["status", "priority", "assignee", "tag", "q", "sla", "sort"].indexOf(key) < 0) { return; }
+      pairs.push([key, key === "tag" ? value.toLowerCase() : value]);
+    });
+    pairs.sort(function (x, y) { return x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : (x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : 0); });
+    return pairs.map(function (p) { return encodeURIComponent(p[0]) + "=" + encodeURIComponent(p[1]); }).join("&");
+  }
+
+  function markCurrentView() {
+    var links = document.querySelectorAll("#queue-views [data-view-query]");
+    if (!links.length) { return; }
+    var here = canonical(window.location.search);
+    links.forEach(function (link) {
+      var query = link.getAttribute("data-view-query");
+      if (canonical(query) === here) { link.setAttribute("aria-current", "page"); } else { link.removeAttribute("aria-current"); }
+    });
+  }
+
+  document.addEventListener("htmx:afterSettle", function (evt) {
+    refreshSelection();
+    markCurrentView();
+  });
+  document.addEventListener("htmx:pushedIntoHistory", markCurrentView);
+  window.addEventListener("popstate", function () { setTimeout(markCurrentView, 0); });
+  document.addEventListener("DOMContentLoaded", refreshSelection);
+})();
