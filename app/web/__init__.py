@@ -6,9 +6,11 @@ from werkzeug.routing import IntegerConverter
 
 from app.web import audit, auth, jobs, notifications, people, search, sla, tickets, webhooks
 from app.web import macros as macro_pages, ticket_live
+from app.web import views as saved_views
 
 BLUEPRINTS = (auth.bp, tickets.bp, people.bp, jobs.bp, audit.bp, webhooks.bp, search.bp, sla.bp, notifications.bp)
 BLUEPRINTS += (macro_pages.bp, ticket_live.bp)  # macros settings and insertion; ticket live updates
+BLUEPRINTS += (saved_views.bp,)  # the queue's saved views
 
 
 class IdConverter(IntegerConverter):

@@ -1,14 +1,19 @@
 """The ticket queue, the new-ticket form and the ticket page (side panel, replies)."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
 
-from app.errors import InvalidTransition, ValidationFailed
+from app.errors import InvalidTransition, TicketNotFound, ValidationFailed
+from app.models.base import utcnow
 from app.repositories.tickets import TicketFilter
 from app.repositories.unit_of_work import UnitOfWork
+from app.services import bulk as bulk_service
 from app.services import comments as comment_service
+from app.services import saved_views as view_service
 from app.services import tickets as ticket_service
 from app.services.sla import clocks as sla_clocks
 from app.web.context import page_uow, user_actor
@@ -29,22 +34,10 @@ def _reader() -> UnitOfWork:
 
 def _queue_filter(args) -> tuple[TicketFilter, dict]:
     """The queue's filters from the query string, and the same values for the form."""
-    f = TicketFilter(
-        statuses=[s for s in args.getlist("status") if s],
-        priorities=[p for p in args.getlist("priority") if p],
-        tag=args.get("tag", "").strip() or None,
-        text=args.get("q", "").strip()[:200] or None,
-        sort=args.get("sort") or "updated",
-    )
-    assignee = args.get("assignee", "")
-    if assignee == "me":
-        f.assignee_id = current_user.id
-    elif assignee == "unassigned":
-        f.unassigned = True
-    elif assignee.isascii() and assignee.isdigit():
-        f.assignee_id = int(assignee)
-    form = {"status": f.statuses, "priority": f.priorities[0] if f.priorities else "", "assignee": assignee,
-            "tag": f.tag or "", "q": f.text or "", "sort": f.sort}
+    f = view_service.ticket_filter({key: args.getlist(key) for key in view_service.FILTER_KEYS}, current_user.id)
+    form = {"status": f.statuses, "priority": f.priorities[0] if f.priorities else "",
+            "assignee": args.get("assignee", ""), "tag": f.tag or "", "q": f.text or "", "sort": f.sort,
+            "sla": f.sla or ""}
     return f, form
 
 
@@ -56,16 +49,98 @@ def _query_string(form: dict, **overrides) -> dict:
     return params
 
 
+def _queue_context(f: TicketFilter, form: dict, **extra) -> dict:
+    """What the queue page and its results fragment show (the bulk form and live notice included)."""
+    since = utcnow()  # before the query: a change committed while it runs still shows up as new
+    uow = _reader()
+    page = ticket_service.list_tickets(uow, f, page=request.args.get("page", 1, type=int), limit=PAGE_SIZE)
+    context = dict(page=page, form=form, people=uow.users.active(), query=lambda **o: _query_string(form, **o),
+                   since=since.isoformat(), bulk_limit=bulk_service.BULK_LIMIT, selected=set(), bulk_message=None,
+                   bulk_error=None)
+    context.update(extra)
+    return context
+
+
 @bp.get("/tickets")
 @login_required
 def queue():
     f, form = _queue_filter(request.args)
-    uow = _reader()
-    page = ticket_service.list_tickets(uow, f, page=request.args.get("page", 1, type=int), limit=PAGE_SIZE)
-    context = dict(page=page, form=form, people=uow.users.active(), query=lambda **o: _query_string(form, **o))
+    context = _queue_context(f, form)
     if request.htmx and request.htmx.target == "ticket-results":
         return render_block("tickets/queue.html", "results", **context)
     return render_template("tickets/queue.html", **context)
+
+
+@bp.get("/tickets/changes")
+@login_required
+def queue_changes():
+    """Polled by the queue (htmx, every 15 s): 204 unless tickets of this filter changed since the page
+    was drawn, and changed again since the notice was last shown (``known``). One COUNT, no waiting."""
+    f, form = _queue_filter(request.args)
+    try:
+        since = datetime.fromisoformat(request.args.get("since", ""))
+    except ValueError:
+        since = None
+    if since is None or since.tzinfo is None:
+        raise ValidationFailed.one("since", "An ISO 8601 time with its UTC offset.")
+    count = view_service.changed_since(_reader(), f, since)
+    if count == 0 or count == request.args.get("known", 0, type=int):
+        return "", 204
+    return render_template("tickets/_queue_changes.html", count=count, since=since.isoformat(),
+                           refresh_query=_query_string(form, page=request.args.get("page")))
+
+
+@bp.post("/tickets/bulk")
+@login_required
+def bulk_update():
+    """Bulk change from the queue. The filter is in the query string (the queue's own parameters), so
+    "all matching" runs it again here and the answer goes back to the same queue."""
+    f, form = _queue_filter(request.args)
+    numbers = None if request.form.get("scope") == "all" else _ticket_numbers(request.form.getlist("number"))
+    message = error = None
+    status = 200
+    try:
+        with page_uow() as uow:
+            result = bulk_service.bulk_update(uow, _bulk_changes(request.form), numbers=numbers,
+                                              ticket_filter=f if numbers is None else None)
+            uow.commit()
+        message = result.message
+    except ValidationFailed as exc:
+        error, status = " ".join(m for msgs in exc.errors.values() for m in msgs), 422
+    except InvalidTransition as exc:
+        error, status = str(exc), 409
+    if not request.htmx:
+        flash(error or message, "error" if error else "success")
+        return redirect(url_for("tickets.queue", **_query_string(form, page=request.args.get("page"))))
+    context = _queue_context(f, form, bulk_message=message, bulk_error=error,
+                             selected=set(numbers or ()) if error else set())
+    response = make_response(render_block("tickets/queue.html", "results", **context), status)
+    if error is None:
+        response.headers["HX-Trigger"] = "ticketry:queue-changed"  # the views sidebar recounts
+    return response
+
+
+def _ticket_numbers(values: list[str]) -> list[int]:
+    """Ticket numbers from the form; anything that is not one cannot be a ticket here (404)."""
+    if not all(_digits(v) for v in values):
+        raise TicketNotFound()
+    return [int(v) for v in values]
+
+
+def _bulk_changes(data) -> bulk_service.BulkChanges:
+    assignee = data.get("set_assignee", "")
+    changes = bulk_service.BulkChanges(status=data.get("set_status") or None,
+                                       priority=data.get("set_priority") or None,
+                                       add_tags=data.get("add_tags", ""), remove_tags=data.get("remove_tags", ""))
+    if assignee == "none":
+        changes.assign = True
+    elif assignee == "me":
+        changes.assign, changes.assignee_id = True, current_user.id
+    elif assignee:
+        if not _digits(assignee):
+            raise ValidationFailed.one("assignee_id", "Not an active person of this workspace.")
+        changes.assign, changes.assignee_id = True, int(assignee)
+    return changes
 
 
 @bp.route("/tickets/new", methods=["GET", "POST"])
