@@ -4,8 +4,7 @@ Revision ID: 0009
 Revises: 0007
 Create Date: 2026-11-25 22:30:00
 
-Written by hand for SQLite and PostgreSQL alike. down_revision is 0007 while the
-queue-page revision (0008) is written in parallel; the two are chained when merged.
+Written by hand for SQLite and PostgreSQL alike; follows 0008 (saved views).
 ticket_presence is upserted (INSERT ... ON CONFLICT DO UPDATE, which both databases
 have), so its primary key is the conflict target: (tenant_id, ticket_id, user_id).
 """
@@ -13,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
