@@ -1,7 +1,7 @@
 """macros and presence: canned replies per tenant; who is viewing or typing on a ticket
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-11-25 22:30:00
 
 Written by hand for SQLite and PostgreSQL alike; follows 0008 (saved views).
