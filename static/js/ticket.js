@@ -21,7 +21,8 @@
     if (!body) { announce("This ticket takes no more replies."); return; }
     var kind = document.querySelector('#reply-form input[name=kind][value="' + (internal ? "internal" : "public") + '"]');
     if (kind) { kind.checked = true; }
-    body.focus();
+    // After the key's own events: focusing during its keydown would type the "r" or "n" into the box.
+    window.setTimeout(function () { body.focus(); }, 0);
     announce(internal ? "Writing an internal note." : "Writing a public reply.");
   }
 
@@ -126,6 +127,13 @@
     var poller = $("ticket-live");
     if (document.visibilityState === "visible" && poller && window.htmx) { window.htmx.trigger(poller, "ticketry:poll"); }
   });
+
+  // The notification bell refreshes after every htmx request (app.js); the poll and the heartbeats are
+  // not user actions, so their requests stop here instead of doubling the traffic of an open ticket.
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    var elt = evt.detail && evt.detail.elt;
+    if (elt && (elt.id === "ticket-live" || elt.id === "presence-beat")) { evt.stopPropagation(); }
+  }, true);
 
   // A refused reply (someone else replied meanwhile): focus the warning so it is read first.
   document.body.addEventListener("htmx:afterSettle", function () {
