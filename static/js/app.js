@@ -37,6 +37,7 @@ document.body.addEventListener("htmx:configRequest", function (evt) {
 document.body.addEventListener("htmx:afterRequest", function (evt) {
   var elt = evt.detail && evt.detail.elt;
   if (elt && elt.closest && elt.closest("#notification-bell")) { return; }
+  if (elt && elt.closest && elt.closest("[data-background-poll]")) { return; }  // the queue's own pollers
   document.body.dispatchEvent(new CustomEvent("ticketry:bell-refresh"));
 });
 

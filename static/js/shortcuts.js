@@ -17,10 +17,15 @@
   var TICKET_PAGE_KEYS = { r: true, n: true, a: true };
   var current = -1; // index of the current queue row
 
+  var NOT_TYPING = { checkbox: true, radio: true, button: true, submit: true, reset: true };
+
   function typing(target) {
     if (!target || !target.closest) { return false; }
-    if (target.isContentEditable) { return true; }
-    return !!target.closest("input, textarea, select, [contenteditable]:not([contenteditable='false'])");
+    if (target.isContentEditable || target.closest("textarea, select, [contenteditable]:not([contenteditable='false'])")) {
+      return true;
+    }
+    var input = target.closest("input");
+    return !!input && !NOT_TYPING[(input.type || "text").toLowerCase()];
   }
 
   function rows() {
@@ -46,11 +51,13 @@
   }
 
   function currentRow() {
+    // The row holding focus (its link or checkbox, clicked or tabbed to) first, else the one j/k marked.
+    var active = document.activeElement;
+    var focused = active && active.closest && active.closest("#ticket-results tbody tr");
+    if (focused) { return focused; }
     var all = rows();
     if (current >= 0 && current < all.length && all[current].classList.contains("kb-current")) { return all[current]; }
-    // The row whose link has focus (clicked or tabbed to) counts as current too.
-    var focused = document.activeElement && document.activeElement.closest && document.activeElement.closest("#ticket-results tbody tr");
-    return focused || null;
+    return null;
   }
 
   function openDialog() {
@@ -91,7 +98,10 @@
       if (box) { evt.preventDefault(); box.click(); }
       return;
     }
-    if (key === "o" || (key === "Enter" && !evt.target.closest("a, button, summary"))) {
+    // Enter keeps its own meaning on links, buttons and the bulk bar: it opens only from the row itself.
+    var enterOnRow = key === "Enter" && (evt.target === document.body || target.contains(evt.target)) &&
+      !evt.target.closest("a, button, summary");
+    if (key === "o" || enterOnRow) {
       var link = rowLink(target);
       if (link) { evt.preventDefault(); window.location.assign(link.href); }
     }

@@ -146,6 +146,10 @@ def test_queue_by_keyboard_and_in_bulk(browser_launch, live_server):
             expect(page.locator("#bulk-selected-count")).to_have_text("0")
             for n in (2, 3, 4, 5):
                 page.check(f"#select-{n}")
+            # A focused checkbox is not typing: j moves on from its row.
+            page.locator("#select-3").focus()
+            page.keyboard.press("j")
+            assert _current_row(page) == "ticket-2"
 
             # A bulk status change: the table refreshes in place and says what happened.
             page.select_option("#bulk-status", "pending")
