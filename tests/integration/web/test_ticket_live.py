@@ -241,3 +241,31 @@ def test_collision_without_javascript_renders_the_page_with_the_draft(app, acme,
                                                               "seen_comment_id": seen})
     assert response.status_code == 302
     assert _count_comments(db_read) == 2
+
+
+def test_an_unchanged_poll_is_two_reads_beyond_sign_in(app, acme, agent_client, sql_counter):
+    """The poll runs every 5 s per open tab: nothing changed costs the ticket's stamp and the presence rows."""
+    with app.app_context():
+        make_ticket(acme)
+    for n in range(5):
+        _comment(app, acme, acme.lead, f"comment {n}")
+    url = _poll_url(agent_client.get("/tickets/1").get_data(as_text=True))
+    with sql_counter() as statements:
+        assert agent_client.get(url, headers=HX).status_code == 204
+    poll = [s for s in statements if "ticket_presence" in s or "FROM tickets" in s]
+    assert len(poll) == 2, poll
+    assert not any(s.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")) for s in statements)
+    assert not any("FROM comments" in s for s in statements)
+
+
+def test_every_new_route_sends_anonymous_visitors_to_sign_in(app, acme):
+    with app.app_context():
+        make_ticket(acme)
+    client = app.test_client()
+    for method, path in (("GET", "/tickets/1/live?since=1"), ("POST", "/tickets/1/presence"),
+                         ("GET", "/tickets/1/macro?macro=1"), ("GET", "/settings/macros"),
+                         ("GET", "/settings/macros/new"), ("POST", "/settings/macros/new"),
+                         ("GET", "/settings/macros/1"), ("POST", "/settings/macros/1"),
+                         ("POST", "/settings/macros/1/delete")):
+        response = client.open(path, method=method, headers=HX if method == "GET" else {})
+        assert response.status_code in (302, 401), (method, path, response.status_code)
