@@ -143,6 +143,9 @@ def test_ticket_page_offers_the_tenants_macros(app, acme, globex, agent_client):
     html = agent_client.get("/tickets/1").get_data(as_text=True)
     assert '<label for="macro-select">Canned reply</label>' in html
     assert "Waiting on you</option>" in html and "Globex only" not in html
+    # Labelled, and fields without errors are not announced as invalid.
+    assert re.search(r'<label for="body">Message</label>', html)
+    assert '="None"' not in html
 
 
 def test_insert_answers_the_rendered_text_escaped(app, acme, agent_client):
