@@ -148,3 +148,10 @@ def test_signed_out_cannot_bulk_edit(app, five, db_read):
     response = app.test_client().post("/tickets/bulk", data={"number": ["1"], "set_status": "open"})
     assert response.status_code == 302 and "/login" in response.headers["Location"]
     assert _statuses(db_read, five)[1] == "new"
+
+
+def test_a_filter_the_queue_refuses_is_refused_before_anything_changes(agent_client, five, db_read):
+    for query in ("?status=bogus", "?sla=later", "?sort=random", "?priority=meh"):
+        response = agent_client.post("/tickets/bulk" + query, data={"number": ["1"], "set_status": "open"})
+        assert response.status_code == 422, query
+    assert _statuses(db_read, five)[1] == "new"

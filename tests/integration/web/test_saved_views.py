@@ -199,3 +199,9 @@ def test_canonical_query_ignores_order_paging_and_the_default_sort():
     a = saved_views.canonical_query({"status": ["open", "new"], "sort": ["updated"], "tag": ["VIP"]})
     b = saved_views.canonical_query({"tag": ["vip"], "status": ["new", "open"], "page": ["2"]})
     assert a == b == "status=new&status=open&tag=vip"
+
+
+def test_a_filter_the_queue_refuses_cannot_be_saved(agent_client, queue, db_read):
+    response = agent_client.post("/tickets/views?status=bogus", data={"name": "Broken"}, follow_redirects=True)
+    assert "Unknown status" in response.get_data(as_text=True)
+    assert _view_ids(db_read) == {}
