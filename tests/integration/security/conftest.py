@@ -8,7 +8,7 @@ from app.extensions import db
 from app.models import AuditLog, LoginAttempt, UserSession
 from app.services.sessions import hash_key
 from app.web.session import SESSION_KEY
-from tests.integration.web.conftest import client_for, db_read, sql_counter  # noqa: F401  (fixtures)
+from tests.integration.web.conftest import client_for, db_read  # noqa: F401  (fixtures)
 from tests.integration.api.conftest import api_with, token_for  # noqa: F401  (fixtures)
 
 COOKIE = "session"
