@@ -12,7 +12,7 @@ from app.repositories.pagination import Page
 from app.services.sla import policies, reports
 
 blp = TokenBlueprint(
-    "api_sla", __name__, url_prefix="/api/v1/sla", role="lead",
+    "api_sla", __name__, url_prefix="/api/v1/sla", role="lead", write_role="admin",
     description="Service levels: attainment numbers, and the policies whose targets tickets follow. "
                 "Leads and admins read; only admins create, change or delete policies.",
 )
