@@ -27,7 +27,7 @@ from app.services.validation import MAX_ID, Errors, clean_text
 FILTER_KEYS = ("status", "priority", "assignee", "tag", "q", "sla", "sort")
 MULTI_KEYS = ("status", "priority")
 UNSOLVED = ("new", "open", "pending", "on_hold")
-MAX_VIEWS = 20
+MAX_VIEWS = 10
 NAME_MAX = 60
 
 
