@@ -91,17 +91,26 @@
   }
   revealJsOnly(document);
 
-  // Typing heartbeat: the hidden presence form posts state=typing, at most once every few seconds.
-  var lastPing = 0;
-  document.addEventListener("input", function (evt) {
-    if (!evt.target.matches || !evt.target.matches("#reply-form textarea[name=body]")) { return; }
-    var now = Date.now();
-    if (now - lastPing < TYPING_PING_MS) { return; }
-    lastPing = now;
+  // Typing heartbeat: the hidden presence form posts state=typing, at most once every few seconds;
+  // keystrokes inside the window are covered by one trailing ping at its end.
+  var lastPing = 0, trailing = null;
+  function pingTyping() {
+    trailing = null;
+    lastPing = Date.now();
     var form = $("presence-beat");
     if (!form || !window.htmx) { return; }
     form.querySelector("input[name=state]").value = "typing";
     window.htmx.trigger(form, "ticketry:typing");
+  }
+  document.addEventListener("input", function (evt) {
+    if (!evt.target.matches || !evt.target.matches("#reply-form textarea[name=body]")) { return; }
+    var wait = lastPing + TYPING_PING_MS - Date.now();
+    if (wait <= 0) { pingTyping(); } else if (!trailing) { trailing = window.setTimeout(pingTyping, wait); }
+  });
+  // A sent reply ends typing on the server; the next keystroke says so again at once.
+  document.body.addEventListener("ticketry:comment-added", function () {
+    if (trailing) { window.clearTimeout(trailing); trailing = null; }
+    lastPing = 0;
   });
   document.body.addEventListener("htmx:configRequest", function (evt) {
     var form = $("presence-beat");

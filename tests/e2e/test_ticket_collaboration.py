@@ -92,6 +92,8 @@ def test_two_people_on_one_ticket(browser_launch, live_server):
             expect(agent.locator("#ticket-status")).to_have_text("Open")  # Sam's public reply opened it
             expect(agent.locator("#reply-form textarea[name=body]")).to_have_value("My careful answer")
             expect(presence).to_have_text(re.compile(r"Sam is viewing"))  # sending ended Sam's typing
+            sam.locator("#reply-form textarea[name=body]").press_sequentially("More", delay=30)  # at once again
+            expect(presence).to_have_text(re.compile(r"Sam is typing a reply…"))
 
             # Collision: the agent's page was drawn before Sam's reply, so sending is refused once.
             agent.click("#reply-form button[type=submit]")
