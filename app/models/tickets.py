@@ -36,6 +36,8 @@ class Ticket(db.Model):
         Index("ix_tickets_tenant_priority", "tenant_id", "priority", "updated_at", "id"),
         Index("ix_tickets_tenant_status", "tenant_id", "status", "updated_at", "id"),
         Index("ix_tickets_tenant_assignee", "tenant_id", "assignee_id", "updated_at", "id"),
+        # Counts of a person's (or nobody's) unsolved tickets: the queue's default views (migration 0008).
+        Index("ix_tickets_tenant_assignee_status", "tenant_id", "assignee_id", "status"),
         # SLA: the queue's "due soonest", the dashboard's lists, and one index per sweep alarm.
         Index("ix_tickets_tenant_sla_due", "tenant_id", "sla_due_at", "id"),
         Index("ix_tickets_tenant_sla_state", "tenant_id", "sla_state", "sla_due_at"),
