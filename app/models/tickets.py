@@ -34,6 +34,7 @@ class Ticket(db.Model):
         Index("ix_tickets_tenant_updated", "tenant_id", "updated_at", "id"),
         Index("ix_tickets_tenant_created", "tenant_id", "created_at", "id"),
         Index("ix_tickets_tenant_priority", "tenant_id", "priority", "updated_at", "id"),
+        Index("ix_tickets_tenant_priority_id", "tenant_id", "priority", "id"),  # the priority sort (0010)
         Index("ix_tickets_tenant_status", "tenant_id", "status", "updated_at", "id"),
         Index("ix_tickets_tenant_assignee", "tenant_id", "assignee_id", "updated_at", "id"),
         # Counts of a person's (or nobody's) unsolved tickets: the queue's default views (migration 0008).
