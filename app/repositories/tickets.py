@@ -120,10 +120,14 @@ class TicketRepository:
         stmt = self._filtered(f).with_only_columns(func.count(Ticket.id)).order_by(None)
         return self.session.scalar(stmt) or 0
 
-    def count_updated_since(self, f: TicketFilter, since: datetime) -> int:
-        """Matching tickets changed after ``since`` (the queue's live-update notice)."""
-        stmt = (self._filtered(f).where(Ticket.updated_at > since)
-                .with_only_columns(func.count(Ticket.id)).order_by(None))
+    def count_updated_since(self, f: TicketFilter, since: datetime, shown: list[int] = ()) -> int:
+        """Tickets changed after ``since`` that match the filter, or are among the ``shown`` numbers
+        (changed so that they left the view). One COUNT; ix_tickets_tenant_updated bounds the rows."""
+        matching = self._filtered(f).whereclause
+        if shown:
+            matching = or_(matching, and_(Ticket.tenant_id == self.tenant_id, Ticket.number.in_(shown)))
+        stmt = select(func.count(Ticket.id)).where(Ticket.tenant_id == self.tenant_id, Ticket.updated_at > since,
+                                                   matching)
         return self.session.scalar(stmt) or 0
 
     def numbers(self, f: TicketFilter, limit: int) -> list[int]:

@@ -223,6 +223,11 @@ def delete_view(uow: UnitOfWork, view_id: int) -> str:
 
 
 # -- the queue's live-update notice ------------------------------------------------------------------
-def changed_since(uow: UnitOfWork, f: TicketFilter, since) -> int:
-    """Tickets matching the queue's filter that changed after ``since`` (one COUNT on updated_at)."""
-    return uow.tickets.count_updated_since(f, since)
+SHOWN_MAX = 100
+
+
+def changed_since(uow: UnitOfWork, f: TicketFilter, since, shown: Sequence[int] = ()) -> int:
+    """Tickets of the queue's view that changed after ``since``: those matching its filter now, and those
+    it showed (``shown``, the page's numbers) that changed so that they left it. One COUNT."""
+    shown = sorted({n for n in shown if 0 < n <= MAX_ID})[:SHOWN_MAX]
+    return uow.tickets.count_updated_since(f, since, shown)

@@ -83,10 +83,11 @@ def queue_changes():
         since = None
     if since is None or since.tzinfo is None:
         raise ValidationFailed.one("since", "An ISO 8601 time with its UTC offset.")
-    count = view_service.changed_since(_reader(), f, since)
+    shown = [int(n) for n in request.args.getlist("shown") if _digits(n)]
+    count = view_service.changed_since(_reader(), f, since, shown)
     if count == 0 or count == request.args.get("known", 0, type=int):
         return "", 204
-    return render_template("tickets/_queue_changes.html", count=count, since=since.isoformat(),
+    return render_template("tickets/_queue_changes.html", count=count, since=since.isoformat(), shown=shown,
                            refresh_query=_query_string(form, page=request.args.get("page")))
 
 

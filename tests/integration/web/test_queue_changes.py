@@ -64,6 +64,23 @@ def test_a_change_in_the_view_shows_the_notice_once(app, agent_client, tickets):
     assert response.status_code == 200 and "2 tickets updated" in response.get_data(as_text=True)
 
 
+def test_a_shown_ticket_that_left_the_view_counts(app, agent_client, tickets):
+    url = _poll_url(agent_client.get("/tickets?priority=urgent").get_data(as_text=True))
+    assert parse_qs(urlsplit(url).query)["shown"] == ["1"]
+    _set(app, tickets, 1, priority="low")  # no longer urgent: it left the view
+    response = agent_client.get(url, headers=POLL)
+    assert response.status_code == 200 and "1 ticket updated" in response.get_data(as_text=True)
+
+
+def test_shown_numbers_are_this_workspaces_tickets(app, agent_client, tickets, globex):
+    url = _poll_url(agent_client.get("/tickets?priority=urgent").get_data(as_text=True))
+    with app.app_context():
+        for i in range(3):
+            make_ticket(globex, subject=f"Globex {i}", priority="low")  # globex #3 changes; acme has no #3
+    crafted = url + "&shown=3&shown=abc&shown=99999999999"
+    assert agent_client.get(crafted, headers=POLL).status_code == 204
+
+
 def test_changes_outside_the_filter_or_workspace_are_not_counted(app, agent_client, tickets, globex):
     url = _poll_url(agent_client.get("/tickets?priority=urgent").get_data(as_text=True))
     _set(app, tickets, 2, status="open")  # low: not in this view
