@@ -144,6 +144,28 @@
     if (elt && (elt.id === "ticket-live" || elt.id === "presence-beat")) { evt.stopPropagation(); }
   }, true);
 
+  // A live update never throws away a field being edited: the side panel is redrawn (so the other
+  // fields are current and saving will not put back stale values), then the unsaved text, the cursor
+  // and the focus are put back; leaving the field saves it as usual.
+  document.body.addEventListener("htmx:oobBeforeSwap", function (evt) {
+    var target = evt.detail && evt.detail.target;
+    if (!target || target.id !== "side-panel") { return; }
+    var active = document.activeElement;
+    if (!active || !target.contains(active) || !active.matches("input[type=text]") || !active.id) { return; }
+    if (active.value === active.defaultValue) { return; }
+    var edit = { id: active.id, value: active.value, start: active.selectionStart, end: active.selectionEnd };
+    window.setTimeout(function () {
+      var field = $(edit.id);
+      if (!field) { return; }
+      field.value = edit.value;
+      field.focus();
+      field.setSelectionRange(edit.start, edit.end);
+      field.addEventListener("blur", function () {
+        if (field.value !== field.defaultValue) { field.dispatchEvent(new Event("change", { bubbles: true })); }
+      }, { once: true });
+    }, 0);
+  });
+
   // A refused reply (someone else replied meanwhile): focus the warning so it is read first.
   document.body.addEventListener("htmx:afterSettle", function () {
     var warning = document.querySelector("#reply-box [data-focus-after-swap]");

@@ -134,6 +134,19 @@ def test_two_people_on_one_ticket(browser_launch, live_server):
             assert agent.input_value("#reply-macro-id") == ""
             expect(sam.locator("#ticket-status")).to_have_text("Pending")  # live on Sam's page too
 
+            # A live update does not wipe a field being edited: the agent types tags (unsaved) while Sam
+            # raises the priority; the rest of the page updates, the tags input keeps the text and focus.
+            agent.fill("#panel-tags", "waiting, vip")
+            sam.select_option("#panel-priority", "urgent")
+            expect(agent.locator("#activity")).to_contain_text("priority")
+            expect(agent.locator("#ticket-announcer")).to_contain_text("Sam changed priority.")
+            expect(agent.locator("#panel-tags")).to_have_value("waiting, vip")
+            expect(agent.locator("#panel-tags")).to_be_focused()
+            agent.keyboard.press("Tab")  # leaving the field saves it; the panel is redrawn from the server
+            expect(agent.locator("#side-panel")).to_contain_text("Saved.")
+            expect(agent.locator("#panel-priority")).to_have_value("urgent")
+            expect(agent.locator("#panel-tags")).to_have_value("vip, waiting")
+
             # Shortcuts (dispatched by shortcuts.js, or here by hand): r, n, a.
             agent.focus("#main")
             agent.evaluate("document.dispatchEvent(new CustomEvent('ticketry:shortcut', {detail: {key: 'n'}}))")
@@ -164,7 +177,8 @@ def test_two_people_on_one_ticket(browser_launch, live_server):
     with live_server.app.app_context():
         ticket = db.session.scalar(select(Ticket).where(Ticket.tenant_id == ws.tenant.id, Ticket.number == 1)
                                    .options(selectinload(Ticket.tag_rows)))
-        assert ticket.status == "pending" and ticket.tags == ["waiting"] and ticket.assignee_id == ws.agent.id
+        assert ticket.status == "pending" and ticket.tags == ["vip", "waiting"] and ticket.assignee_id == ws.agent.id
+        assert ticket.priority == "urgent"
         db.session.remove()
 
 
