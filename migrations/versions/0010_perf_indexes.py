@@ -1,7 +1,7 @@
 """perf indexes: the queue sorted by priority reads its page from an index
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0009
 Create Date: 2026-11-25 23:10:00
 
 The queue's priority sort is ``priority DESC, id DESC`` (the keyset cursor carries
@@ -10,16 +10,13 @@ both databases sorted the whole top-priority group for every page: with 100,000
 tickets, about 10,000 rows per page view (PostgreSQL 27 ms, an incremental sort;
 SQLite a temporary B-tree). With (tenant_id, priority, id) the page is an index
 range of 20 rows. The old index stays: priority filters with the default sort use it.
-
-down_revision is 0007 on purpose while 0008 and 0009 are written in parallel; the
-integrator re-chains it (tests upgrade to "heads").
 """
 from alembic import op
 
 
 # revision identifiers, used by Alembic.
 revision = "0010"
-down_revision = "0007"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
