@@ -186,7 +186,18 @@ def test_queue_by_keyboard_and_in_bulk(browser_launch, live_server):
             expect(notice).to_have_count(0)
             expect(page.locator("#ticket-6 .prio")).to_have_text("Urgent")
 
+            # "All 3 matching this filter": the server runs the view's filter again; the sidebar recounts.
+            expect(page.locator("#view-unassigned .view-count")).to_contain_text("3")
+            page.check("#bulk-scope-all")
+            page.select_option("#bulk-assignee", "me")
+            page.click("#bulk-apply")
+            expect(page.locator("#bulk-outcome")).to_have_text(f"Assigned to {ws.agent.name} on 3 tickets.")
+            expect(rows).to_have_count(0)
+            expect(page.locator("#view-unassigned .view-count")).to_contain_text("0")
+            expect(page.locator("#view-mine .view-count")).to_contain_text("6")
+
             # o opens the current row.
+            page.goto(f"{base}/tickets")
             page.locator("body").click(position={"x": 5, "y": 5})
             page.keyboard.press("j")
             target = _current_row(page)
