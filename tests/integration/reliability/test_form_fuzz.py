@@ -132,6 +132,9 @@ class FormParser(HTMLParser):
         a = dict(attrs)
         if tag == "form":
             method = (a.get("method") or "get").upper()
+            if method == "DIALOG":  # closes a <dialog> in the browser (the shortcuts help): sends nothing
+                self._form = None
+                return
             action = a.get("action") or a.get("hx-post") or a.get("hx-get") or self.page
             self._form = Form(method, action, self.page)
             self.forms.append(self._form)
@@ -393,8 +396,16 @@ def site(app, acme, monkeypatch):
             policies.create_policy(uow, {"name": "VIP", "match_tag": "vip", "targets": policies.DEFAULT_TARGETS})
             uow.commit()
         policy = policies.list_policies(acme.uow(acme.admin))[0]
+        from app.services import macros, saved_views
+
+        with acme.uow(acme.admin) as uow:
+            macro = macros.create_macro(uow, {"name": "Thanks", "body": "Hi {{requester.name}}, done.",
+                                              "set_status": "solved", "add_tags": "thanked"})
+            saved_views.create_view(uow, name="Urgent open", params={"status": ["open"], "priority": ["urgent"]},
+                                    shared=True)
+            uow.commit()
         ids = {"number": ticket.number, "user_id": acme.lead.id, "token_id": token.id, "endpoint_id": endpoint.id,
-               "delivery_id": delivery.id, "policy_id": policy.id}
+               "delivery_id": delivery.id, "policy_id": policy.id, "macro_id": macro.id}
         for name, sql in (("notification_id", "SELECT min(id) FROM notifications"),
                           ("email_id", "SELECT min(id) FROM email_messages"),
                           ("execution_id", "SELECT min(id) FROM job_executions")):
