@@ -58,6 +58,10 @@ document.documentElement.classList.add("js");
     var checked = boxes.filter(function (b) { return b.checked; }).length;
     var count = document.getElementById("bulk-selected-count");
     if (count) { count.textContent = String(checked); }
+    var summary = document.getElementById("bulk-selected-summary");
+    if (summary) { summary.textContent = String(checked); }
+    var panel = document.getElementById("bulk-panel");
+    if (panel && checked > 0) { panel.open = true; }
     var page = document.querySelector("[data-select-page]");
     if (page) {
       page.checked = boxes.length > 0 && checked === boxes.length;
@@ -130,3 +134,21 @@ document.documentElement.classList.add("js");
   window.addEventListener("popstate", function () { setTimeout(markCurrentView, 0); });
   document.addEventListener("DOMContentLoaded", refreshSelection);
 })();
+
+// ---- Top bar: the Manage/More menu (a <details>) closes on Escape and on a click elsewhere ----------
+(function () {
+  "use strict";
+  function closeMenus(except) {
+    document.querySelectorAll("details.nav-menu[open]").forEach(function (menu) {
+      if (menu !== except) { menu.open = false; }
+    });
+  }
+  document.addEventListener("click", function (evt) {
+    closeMenus(evt.target.closest ? evt.target.closest("details.nav-menu") : null);
+  });
+  document.addEventListener("keydown", function (evt) {
+    if (evt.key !== "Escape") { return; }
+    var open = document.querySelector("details.nav-menu[open]");
+    if (open) { open.open = false; open.querySelector("summary").focus(); }
+  });
+}());

@@ -46,6 +46,7 @@ def test_retry_button_requeues_a_failed_job_and_the_row_shows_it_succeeded(stack
             page.get_by_label("Password").fill(stack.seed.password)
             page.get_by_role("button", name="Sign in").click()
             page.wait_for_url(web.url + "/tickets**")
+            page.get_by_role("navigation", name="Main").get_by_text("Manage").click()  # the admin menu
             page.get_by_role("link", name="Jobs").click()
             page.wait_for_url(web.url + "/admin/jobs")
 
