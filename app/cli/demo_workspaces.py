@@ -35,6 +35,7 @@ from app.models import Tenant, Ticket, User
 from app.models.base import utcnow
 from app.repositories.unit_of_work import Actor, UnitOfWork
 from app.services.comments import add_comment
+from app.services.macros import create_macro, list_macros
 from app.services.people import create_user
 from app.services.tenants import create_tenant, find_tenant
 from app.services.tickets import create_ticket, update_ticket
@@ -103,6 +104,7 @@ def _seed_workspace(ws: Workspace, now: datetime) -> SeedReport:
             tenant = create_tenant(ws.name, ws.slug, ws.timezone)
     with _at(opened + timedelta(minutes=20)):
         staff, added_people = _ensure_people(tenant, ws)
+        _ensure_macros(tenant, staff, ws)
     existing = _existing_stories(tenant, stories)
     todo = [s for s in stories if (s.scenario.subject, s.requester[1]) not in existing]
     _play(tenant, ws, staff, todo)
@@ -124,6 +126,33 @@ def _ensure_people(tenant: Tenant, ws: Workspace) -> tuple[dict[str, User], int]
         if added:
             uow.commit()
     return staff, added
+
+
+# Canned replies every demo workspace starts with: (name, body, status it sets, tags it adds).
+DEMO_MACROS = (
+    ("Thanks, looking into it",
+     "Hi {{requester.name}},\n\nThanks for reporting this. I'm looking into ticket #{{ticket.number}} now and "
+     "will get back to you today.\n\n{{agent.name}}", "open", ""),
+    ("Need more details",
+     "Hi {{requester.name}},\n\nCould you send a screenshot and the steps that lead to the problem? "
+     "That helps us reproduce it.\n\n{{agent.name}}", "pending", "needs-info"),
+    ("Fixed, please confirm",
+     "Hi {{requester.name}},\n\nA fix is live. Could you check on your side? If all is well there's nothing "
+     "more to do: the ticket closes itself.\n\n{{agent.name}}", "solved", ""),
+)
+
+
+def _ensure_macros(tenant: Tenant, staff: dict[str, User], ws: Workspace) -> None:
+    """The demo canned replies, made by the workspace's first lead or admin (missing ones only)."""
+    author = next((staff[p.key] for p in ws.people if p.role in ("lead", "admin")), None)
+    if author is None:
+        return
+    with UnitOfWork(tenant, _as_user(author)) as uow:
+        have = {m.name for m in list_macros(uow)}
+        for name, body, status, tags in DEMO_MACROS:
+            if name not in have:
+                create_macro(uow, {"name": name, "body": body, "set_status": status, "add_tags": tags})
+        uow.commit()
 
 
 def _existing_stories(tenant: Tenant, stories: list[Story]) -> set[tuple[str, str]]:

@@ -59,6 +59,7 @@ def test_seed_builds_the_demo_once_and_changes_nothing_the_second_time(app):
     before = snapshot(app)
     assert before["counts"]["tickets"] == 100
     assert before["counts"]["outbox_events"] > 0  # made through the services, with real events
+    assert before["counts"]["macros"] == 6  # three canned replies per workspace, to try on a ticket
 
     second = seed(app)
 
