@@ -11,9 +11,8 @@ from jinja2_fragments.flask import render_block
 from app.errors import ValidationFailed
 from app.models.base import utcnow
 from app.repositories.audit import DEFAULT_LIMIT
-from app.repositories.unit_of_work import UnitOfWork
 from app.services import audit as audit_service
-from app.web.context import page_uow, user_actor
+from app.web.context import page_uow
 from app.web.session import role_required
 
 bp = Blueprint("audit", __name__)
@@ -28,10 +27,6 @@ LABELS = {"entityType": "Entity type", "entityId": "Entity id", "ticketNumber": 
 ACTION_BADGES = {"CREATE": "status-solved", "UPDATE": "status-pending", "LOGIN": "status-on_hold",
                  "LOGIN_FAILED": "status-open", "LOGOUT": "status-closed", "TOKEN_CREATED": "status-new",
                  "TOKEN_REVOKED": "status-open", "EXPORT": "status-on_hold", "CHECKPOINT": "status-closed"}
-
-
-def _reader() -> UnitOfWork:
-    return UnitOfWork(current_user.tenant, user_actor(current_user))
 
 
 def _form(args) -> dict:
@@ -50,7 +45,7 @@ def _query_string(form: dict, **overrides) -> dict:
 @role_required("lead")
 def index():
     form = _form(request.args)
-    uow = _reader()
+    uow = page_uow()
     page, errors = None, {}
     try:
         page = audit_service.search_audit(uow, _filters(form), page=request.args.get("page", 1, type=int),

@@ -67,3 +67,13 @@ class TokenForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """An empty form: a button that posts with a CSRF token."""
+
+
+def attach_errors(form: FlaskForm, exc) -> None:
+    """Show a service's ValidationFailed on the form: each message under its field, the rest on top."""
+    for name, messages in exc.errors.items():
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors = list(field.errors) + messages
+        else:
+            form.form_errors.extend(messages)

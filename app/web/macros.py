@@ -2,27 +2,22 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 
 from app.errors import ValidationFailed
-from app.repositories.unit_of_work import UnitOfWork
 from app.services import macros as macro_service
-from app.web.context import page_uow, user_actor
-from app.web.forms import ConfirmForm
+from app.web.context import page_uow
+from app.web.forms import ConfirmForm, attach_errors
 from app.web.macro_forms import MacroForm, ReplyForm
 from app.web.session import role_required
 
 bp = Blueprint("macros", __name__)
 
 
-def _reader() -> UnitOfWork:
-    return UnitOfWork(current_user.tenant, user_actor(current_user))
-
-
 @bp.get("/settings/macros")
 @role_required("lead")
 def index():
-    return render_template("macros_settings/index.html", macros=macro_service.list_macros(_reader()),
+    return render_template("macros_settings/index.html", macros=macro_service.list_macros(page_uow()),
                            confirm=ConfirmForm(), placeholders=macro_service.PLACEHOLDERS)
 
 
@@ -38,7 +33,7 @@ def new():
                 macro = macro_service.create_macro(uow, form.values())
                 uow.commit()
         except ValidationFailed as exc:
-            _attach(form, exc)
+            attach_errors(form, exc)
         else:
             flash(f"Macro {macro.name} created.", "success")
             return redirect(url_for("macros.index"))
@@ -48,7 +43,7 @@ def new():
 @bp.route("/settings/macros/<int:macro_id>", methods=["GET", "POST"])
 @role_required("lead")
 def edit(macro_id: int):
-    macro = macro_service.get_macro(_reader(), macro_id)
+    macro = macro_service.get_macro(page_uow(), macro_id)
     if request.method == "GET":
         form = MacroForm(formdata=None, obj=macro, add_tags=", ".join(macro.tags), set_status=macro.set_status or "")
         return render_template("macros_settings/form.html", form=form, macro=macro)
@@ -59,7 +54,7 @@ def edit(macro_id: int):
                 macro_service.update_macro(uow, macro_id, form.values())
                 uow.commit()
         except ValidationFailed as exc:
-            _attach(form, exc)
+            attach_errors(form, exc)
         else:
             flash("Macro saved.", "success")
             return redirect(url_for("macros.index"))
@@ -90,14 +85,7 @@ def insert(number: int):
                                message="Choose a macro first."), 422
     if not request.htmx:
         return redirect(url_for("tickets.show", number=number, macro=macro_id) + "#reply-box")
-    macro, text = macro_service.render_for_ticket(_reader(), number, macro_id)
+    macro, text = macro_service.render_for_ticket(page_uow(), number, macro_id)
     return render_template("tickets/_macro_note.html", macro=macro, text=text, message=None)
 
 
-def _attach(form: MacroForm, exc: ValidationFailed) -> None:
-    for name, messages in exc.errors.items():
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors = list(field.errors) + messages
-        else:
-            form.form_errors.extend(messages)

@@ -2,17 +2,16 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 from flask_wtf import FlaskForm
 from jinja2_fragments.flask import render_block
 from wtforms import BooleanField
 
 from app.errors import Conflict
 from app.models.notifications import CHANNELS, EMAIL_STATUSES, NOTIFICATION_EVENTS
-from app.repositories.unit_of_work import UnitOfWork
 from app.services import mail
 from app.services import notifications as service
-from app.web.context import page_uow, user_actor
+from app.web.context import page_uow
 from app.web.forms import ConfirmForm
 from app.web.session import role_required
 
@@ -20,10 +19,6 @@ bp = Blueprint("notifications", __name__)
 
 PAGE_SIZE = 20
 EMAIL_PAGE_SIZE = 25
-
-
-def _reader() -> UnitOfWork:
-    return UnitOfWork(current_user.tenant, user_actor(current_user))
 
 
 def preference_field(event: str, channel: str) -> str:
@@ -43,7 +38,7 @@ for _event in NOTIFICATION_EVENTS:
 @bp.app_context_processor
 def _template_helpers() -> dict:
     """For the ticket page's Follow button (its view belongs to the tickets blueprint)."""
-    return {"following_ticket": lambda ticket: service.is_following(_reader(), ticket.id),
+    return {"following_ticket": lambda ticket: service.is_following(page_uow(), ticket.id),
             "preference_field": preference_field}
 
 
@@ -51,12 +46,12 @@ def _template_helpers() -> dict:
 @bp.get("/notifications/bell")
 @login_required
 def bell():
-    return render_template("notifications/_bell.html", count=service.unread_count(_reader()))
+    return render_template("notifications/_bell.html", count=service.unread_count(page_uow()))
 
 
 def _list_context(**extra) -> dict:
     unread_only = request.args.get("show") == "unread"
-    uow = _reader()
+    uow = page_uow()
     page = service.list_notifications(uow, page=max(1, request.args.get("page", 1, type=int)), limit=PAGE_SIZE,
                                       unread_only=unread_only)
     return dict(page=page, unread=service.unread_count(uow), show="unread" if unread_only else "",
@@ -80,7 +75,7 @@ def mark_read(notification_id: int):
             n = service.mark_read(uow, notification_id)
             uow.commit()
     else:
-        n = service.get_notification(_reader(), notification_id)
+        n = service.get_notification(page_uow(), notification_id)
     if request.htmx:
         return render_template("notifications/_row.html", n=n, confirm=ConfirmForm())
     return redirect(request.form.get("next") if _local(request.form.get("next")) else url_for("notifications.index"))
@@ -127,7 +122,7 @@ def preferences():
             status = 422
     if request.method == "GET" or saved:
         data = {preference_field(p.event_type, channel): getattr(p, channel)
-                for p in service.preferences(_reader()) for channel in CHANNELS}
+                for p in service.preferences(page_uow()) for channel in CHANNELS}
         form = PreferencesForm(formdata=None, data=data)
     context = dict(form=form, events=[(e, service.EVENT_LABELS[e], service.EVENT_HELP[e]) for e in NOTIFICATION_EVENTS],
                    channels=[(c, service.CHANNEL_LABELS[c]) for c in CHANNELS], saved=saved)
@@ -146,7 +141,7 @@ def _follow_change(number: int, follow: bool):
     else:
         message = "The form expired: reload the page."
     if request.htmx:
-        ticket = _reader().tickets.get(number)
+        ticket = page_uow().tickets.get(number)
         return render_template("notifications/_follow.html", ticket=ticket, follow_message=message)
     flash(message, "success")
     return redirect(url_for("tickets.show", number=number))
@@ -166,7 +161,7 @@ def unfollow(number: int):
 
 # -- the admin email log ---------------------------------------------------------------------------------
 def _log_context(**extra) -> dict:
-    uow = _reader()
+    uow = page_uow()
     status = request.args.get("status") if request.args.get("status") in EMAIL_STATUSES else ""
     page = mail.list_emails(uow, status=status, page=max(1, request.args.get("page", 1, type=int)),
                             limit=EMAIL_PAGE_SIZE)
@@ -186,7 +181,7 @@ def email_log():
 @bp.get("/admin/emails/<int:email_id>")
 @role_required("admin")
 def email(email_id: int):
-    return render_template("notifications/email.html", e=mail.get_email(_reader(), email_id),
+    return render_template("notifications/email.html", e=mail.get_email(page_uow(), email_id),
                            labels=mail.STATUS_LABELS, confirm=ConfirmForm())
 
 
@@ -204,7 +199,7 @@ def retry_email(email_id: int):
         except Conflict as exc:
             message, status = str(exc), 409
     if request.htmx:
-        return render_template("notifications/_email_row.html", e=mail.get_email(_reader(), email_id),
+        return render_template("notifications/_email_row.html", e=mail.get_email(page_uow(), email_id),
                                labels=mail.STATUS_LABELS, confirm=ConfirmForm(),
                                row_message=message or "Queued again."), status
     flash(message or "Email queued again.", "error" if message else "success")

@@ -2,20 +2,14 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 
 from app.errors import Conflict, ValidationFailed
-from app.repositories.unit_of_work import UnitOfWork
 from app.services import people as people_service
-from app.web.context import page_uow, user_actor
+from app.web.context import page_uow
 from app.web.forms import ConfirmForm, PersonForm, RoleForm, TokenForm
 from app.web.session import role_required
 
 bp = Blueprint("people", __name__, url_prefix="/admin/people")
-
-
-def _reader() -> UnitOfWork:
-    return UnitOfWork(current_user.tenant, user_actor(current_user))
 
 
 @bp.route("", methods=["GET", "POST"])
@@ -37,7 +31,7 @@ def index():
                 flash(f"{person.name} can now sign in.", "success")
                 return redirect(url_for("people.index"))
         status = 422
-    page = _reader().users.list(request.args.get("page", 1, type=int), 50)
+    page = page_uow().users.list(request.args.get("page", 1, type=int), 50)
     return render_template("people/index.html", page=page, form=form), status
 
 
@@ -103,7 +97,7 @@ def _apply(change, message: str) -> None:
 
 
 def _person_context(user_id: int, **extra) -> dict:
-    uow = _reader()
+    uow = page_uow()
     person = uow.users.get(user_id)
     tokens = [t for t in uow.tokens.for_user(person.id)]
     context = dict(person=person, tokens=tokens, role_form=RoleForm(role=person.role),

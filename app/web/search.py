@@ -8,20 +8,15 @@ from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
 
 from app.errors import ValidationFailed
-from app.repositories.unit_of_work import UnitOfWork
 from app.services import search as search_service
 from app.services.search.terms import MAX_QUERY
-from app.web.context import user_actor
+from app.web.context import page_uow
 
 bp = Blueprint("search", __name__)
 
 PAGE_SIZE = 20
 LIVE_TICKETS, LIVE_COMMENTS = 5, 3
 TABS = {"tickets": search_service.search_tickets, "comments": search_service.search_comments}
-
-
-def _reader() -> UnitOfWork:
-    return UnitOfWork(current_user.tenant, user_actor(current_user))
 
 
 def _day(value: str, errors: dict, name: str) -> date | None:
@@ -68,7 +63,7 @@ def _params(form: dict, **overrides) -> dict:
 def index():
     query, form, errors = _query(request.args)
     page, status = None, 200
-    uow = _reader()
+    uow = page_uow()
     if form["q"] and not errors:
         try:
             page = TABS[form["tab"]](uow, query)
@@ -91,7 +86,7 @@ def live():
     tickets = comments = None
     error = None
     if text:
-        uow = _reader()
+        uow = page_uow()
         try:
             tickets = search_service.search_tickets(uow, search_service.SearchQuery(text=text, limit=LIVE_TICKETS))
             comments = search_service.search_comments(uow, search_service.SearchQuery(text=text, limit=LIVE_COMMENTS))

@@ -13,7 +13,7 @@ from app.models.tickets import PRIORITIES
 from app.repositories.unit_of_work import UnitOfWork
 from app.services.sla import clocks, policies, reports
 from app.services.sla.calendar import parse_intervals
-from app.web.context import page_uow, user_actor
+from app.web.context import page_uow
 from app.web.forms import ConfirmForm
 from app.web.session import role_required
 from app.web.sla_chart import trend_chart
@@ -24,10 +24,6 @@ bp = Blueprint("sla", __name__)
 STATE_LABELS = {"ok": "On track", "at_risk": "At risk", "breached": "Breached", "paused": "Paused",
                 "done": "Done", "none": "No SLA"}
 CLOCK_LABELS = {"first_response": "First response", "next_reply": "Next reply", "resolution": "Resolution"}
-
-
-def _reader() -> UnitOfWork:
-    return UnitOfWork(current_user.tenant, user_actor(current_user))
 
 
 # -- shown on every page that lists tickets ---------------------------------------------------
@@ -100,7 +96,7 @@ def dashboard():
         errors = exc.errors
     else:
         form = {"from": start.isoformat(), "to": end.isoformat()}
-        summary = reports.sla_summary(_reader(), start, end)
+        summary = reports.sla_summary(page_uow(), start, end)
         chart = trend_chart(summary.days)
     context = dict(form=form, errors=errors, summary=summary, chart=chart, minutes=minutes_label)
     status = 422 if errors else 200
@@ -113,7 +109,7 @@ def dashboard():
 @bp.get("/settings/sla")
 @role_required("admin")
 def settings():
-    uow = _reader()
+    uow = page_uow()
     view = policies.calendar_view(uow)
     form = CalendarForm(formdata=None, timezone=view.timezone,
                         holidays="\n".join(f"{h.day.isoformat()} {h.name}".strip() for h in view.holidays),
@@ -153,7 +149,7 @@ def save_calendar():
         else:
             flash("Business hours saved. Open tickets' deadlines are being recalculated.", "success")
             return redirect(url_for("sla.settings"))
-    return _settings_page(_reader(), form, 422)
+    return _settings_page(page_uow(), form, 422)
 
 
 def _parse_holidays(form: CalendarForm) -> list[tuple[date, str]]:
@@ -186,7 +182,7 @@ def new_policy():
                 policy = policies.create_policy(uow, _policy_values(form))
                 uow.commit()
         except ValidationFailed as exc:
-            _attach(form, exc)
+            _attach_policy_errors(form, exc)
         else:
             flash(f"Policy {policy.name} created.", "success")
             return redirect(url_for("sla.settings"))
@@ -196,7 +192,7 @@ def new_policy():
 @bp.route("/settings/sla/policies/<int:policy_id>", methods=["GET", "POST"])
 @role_required("admin")
 def edit_policy(policy_id: int):
-    policy = policies.get_policy(_reader(), policy_id)
+    policy = policies.get_policy(page_uow(), policy_id)
     if request.method == "GET":
         form = PolicyForm(formdata=None, obj=policy)
         _fill_targets(form, {t.priority: {n: getattr(t, n) for n, _, _ in TARGET_INPUTS} for t in policy.targets})
@@ -209,7 +205,7 @@ def edit_policy(policy_id: int):
                 policies.update_policy(uow, policy_id, _policy_values(form))
                 uow.commit()
         except ValidationFailed as exc:
-            _attach(form, exc)
+            _attach_policy_errors(form, exc)
         except Conflict as exc:
             form.form_errors.append(str(exc))
             status = 409
@@ -246,7 +242,8 @@ def _policy_values(form: PolicyForm) -> dict:
             "raise_priority_on_breach": form.raise_priority_on_breach.data, "targets": form.targets()}
 
 
-def _attach(form: PolicyForm, exc: ValidationFailed) -> None:
+def _attach_policy_errors(form: PolicyForm, exc: ValidationFailed) -> None:
+    """Like forms.attach_errors, but a target's message goes to its minutes input."""
     for name, messages in exc.errors.items():
         field = form.target_field(name)
         if field is not None:

@@ -12,12 +12,11 @@ from app.models.base import utcnow
 from app.repositories.tickets import TicketFilter
 from app.repositories.unit_of_work import UnitOfWork
 from app.services import bulk as bulk_service
-from app.services import comments as comment_service
 from app.services import saved_views as view_service
 from app.services import tickets as ticket_service
 from app.services.sla import clocks as sla_clocks
-from app.web.context import page_uow, user_actor
-from app.web.forms import CommentForm, TicketFieldsForm, TicketForm
+from app.web.context import page_uow
+from app.web.forms import TicketFieldsForm, TicketForm, attach_errors
 from app.web import ticket_page
 from app.services.replies import ReplyCollision, send_reply
 from app.web.macro_forms import ReplyForm
@@ -25,11 +24,6 @@ from app.web.macro_forms import ReplyForm
 bp = Blueprint("tickets", __name__)
 
 PAGE_SIZE = 20
-
-
-def _reader() -> UnitOfWork:
-    """Repositories for reading: no write transaction is started."""
-    return UnitOfWork(current_user.tenant, user_actor(current_user))
 
 
 def _queue_filter(args) -> tuple[TicketFilter, dict]:
@@ -52,7 +46,7 @@ def _query_string(form: dict, **overrides) -> dict:
 def _queue_context(f: TicketFilter, form: dict, **extra) -> dict:
     """What the queue page and its results fragment show (the bulk form and live notice included)."""
     since = utcnow()  # before the query: a change committed while it runs still shows up as new
-    uow = _reader()
+    uow = page_uow()
     page = ticket_service.list_tickets(uow, f, page=request.args.get("page", 1, type=int), limit=PAGE_SIZE)
     context = dict(page=page, form=form, people=uow.users.active(), query=lambda **o: _query_string(form, **o),
                    since=since.isoformat(), bulk_limit=bulk_service.BULK_LIMIT, selected=set(), bulk_message=None,
@@ -84,7 +78,7 @@ def queue_changes():
     if since is None or since.tzinfo is None:
         raise ValidationFailed.one("since", "An ISO 8601 time with its UTC offset.")
     shown = [int(n) for n in request.args.getlist("shown") if _digits(n)]
-    count = view_service.changed_since(_reader(), f, since, shown)
+    count = view_service.changed_since(page_uow(), f, since, shown)
     if count == 0 or count == request.args.get("known", 0, type=int):
         return "", 204
     return render_template("tickets/_queue_changes.html", count=count, since=since.isoformat(), shown=shown,
@@ -148,7 +142,7 @@ def _bulk_changes(data) -> bulk_service.BulkChanges:
 @login_required
 def new():
     form = TicketForm()
-    uow_reader = _reader()
+    uow_reader = page_uow()
     form.assignee_id.choices = [("", "Unassigned")] + [(str(u.id), u.name) for u in uow_reader.users.active()]
     if request.method == "POST":
         if form.validate():
@@ -166,7 +160,7 @@ def new():
                     )
                     uow.commit()
             except ValidationFailed as exc:
-                _attach_errors(form, exc)
+                attach_errors(form, exc)
             else:
                 flash(f"Ticket #{ticket.number} created.", "success")
                 return redirect(url_for("tickets.show", number=ticket.number))
@@ -177,7 +171,7 @@ def new():
 @bp.get("/tickets/<int:number>")
 @login_required
 def show(number: int):
-    uow = _reader()
+    uow = page_uow()
     prefill = ticket_page.macro_prefill(uow, number, request.args.get("macro"))  # the macro picker without JS
     return render_template("tickets/show.html", **_ticket_context(uow, number, **prefill))
 
@@ -208,7 +202,7 @@ def update_fields(number: int):
     if not request.htmx:
         flash(error or "Ticket updated.", "error" if error else "success")
         return redirect(url_for("tickets.show", number=number))
-    context = _ticket_context(_reader(), number, panel_error=error, saved=error is None)
+    context = _ticket_context(page_uow(), number, panel_error=error, saved=error is None)
     html = render_block("tickets/show.html", "side_panel", **context)
     if error is None:
         context["oob"] = True
@@ -244,8 +238,8 @@ def add_comment(number: int):
         else:
             flash(error or " ".join(form.body.errors) or "The reply could not be added.", "error")
         return redirect(url_for("tickets.show", number=number) + "#conversation")
-    context = _ticket_context(_reader(), number, reply_form=form, reply_error=error,
-                              active_macro=ticket_page.active_macro(_reader(), form.macro))
+    context = _ticket_context(page_uow(), number, reply_form=form, reply_error=error,
+                              active_macro=ticket_page.active_macro(page_uow(), form.macro))
     if status != 200:
         response = make_response(render_block("tickets/show.html", "reply_box", **context), status)
         response.headers["HX-Retarget"] = "#reply-box"
@@ -283,7 +277,7 @@ def _ticket_context(uow: UnitOfWork, number: int, **extra) -> dict:
 def _collision(number: int, form: ReplyForm, exc: ReplyCollision):
     """409: the others' new comments first, the draft kept, and the form now sends anyway (newer seen id)."""
     form.seen_comment_id.data = str(exc.newest_id)
-    uow = _reader()
+    uow = page_uow()
     context = _ticket_context(uow, number, reply_form=form, active_macro=ticket_page.active_macro(uow, form.macro))
     context["collision_comments"] = [c for c in context["comments"] if c.id in exc.comment_ids]
     context["new_ids"] = set(exc.comment_ids)
@@ -304,10 +298,3 @@ def _digits(value: str | None) -> bool:
     return bool(value) and value.isascii() and value.isdigit()
 
 
-def _attach_errors(form, exc: ValidationFailed) -> None:
-    for name, messages in exc.errors.items():
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors = list(field.errors) + messages
-        else:
-            form.form_errors.extend(messages)

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 
-from app.errors import Conflict, PermissionDenied, ValidationFailed
+from app.errors import Conflict, ValidationFailed
 from app.services import saved_views as view_service
 from app.web.context import page_uow
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from jinja2_fragments.flask import render_block
 from wtforms import BooleanField, SelectMultipleField, StringField
@@ -10,11 +9,10 @@ from wtforms import BooleanField, SelectMultipleField, StringField
 from app.errors import Conflict, ValidationFailed
 from app.models.base import utcnow
 from app.models.webhooks import ALL_EVENTS, DELIVERY_STATUSES, EVENT_TYPES
-from app.repositories.unit_of_work import UnitOfWork
 from app.services.webhooks import deliveries, endpoints, metrics
 from app.services.webhooks.settings import current_settings
-from app.web.context import page_uow, user_actor
-from app.web.forms import ConfirmForm
+from app.web.context import page_uow
+from app.web.forms import ConfirmForm, attach_errors
 from app.web.session import role_required
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
@@ -32,19 +30,6 @@ class EndpointForm(FlaskForm):
     description = StringField("Description")
     events = SelectMultipleField("Events", choices=EVENT_CHOICES, validate_choice=False)
     active = BooleanField("Active: send deliveries to this endpoint", default=True)
-
-
-def _reader() -> UnitOfWork:
-    return UnitOfWork(current_user.tenant, user_actor(current_user))
-
-
-def _attach(form: FlaskForm, exc: ValidationFailed) -> None:
-    for name, messages in exc.errors.items():
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors = list(field.errors) + messages
-        else:
-            form.form_errors.extend(messages)
 
 
 def _change(change, ok: str) -> bool:
@@ -74,13 +59,13 @@ def index():
                                                         active=form.active.data)
                     uow.commit()
             except ValidationFailed as exc:
-                _attach(form, exc)
+                attach_errors(form, exc)
         if created is None:
             status = 422
         else:
             form = EndpointForm(formdata=None)
     # A new secret is in this response only: never stored in the session or flashed.
-    return render_template("webhooks/index.html", health=metrics.endpoint_health(_reader()), form=form,
+    return render_template("webhooks/index.html", health=metrics.endpoint_health(page_uow()), form=form,
                            new_endpoint=created[0] if created else None,
                            new_secret=created[1] if created else None,
                            schedule=current_settings().schedule_text), status
@@ -89,7 +74,7 @@ def index():
 @bp.route(f"/<{ID}:endpoint_id>", methods=["GET", "POST"])
 @role_required("admin")
 def show(endpoint_id: int):
-    endpoint = endpoints.get_endpoint(_reader(), endpoint_id)
+    endpoint = endpoints.get_endpoint(page_uow(), endpoint_id)
     if request.method == "GET":
         return render_template("webhooks/show.html", **_settings_context(endpoint, _filled_form(endpoint)))
     form = EndpointForm()
@@ -101,7 +86,7 @@ def show(endpoint_id: int):
                     "description": form.description.data or "", "active": form.active.data})
                 uow.commit()
         except ValidationFailed as exc:
-            _attach(form, exc)
+            attach_errors(form, exc)
         else:
             flash("Webhook saved.", "success")
             return redirect(url_for("webhooks.show", endpoint_id=endpoint_id))
@@ -160,7 +145,7 @@ def _settings_context(endpoint, form, **extra) -> dict:
 
 # -- deliveries ------------------------------------------------------------------------------
 def _log_context(endpoint_id: int, **extra) -> dict:
-    reader = _reader()
+    reader = page_uow()
     endpoint = endpoints.get_endpoint(reader, endpoint_id)
     status = request.args.get("status") if request.args.get("status") in DELIVERY_STATUSES else ""
     event = (request.args.get("event") or "").strip()[:64]
@@ -183,7 +168,7 @@ def deliveries_log(endpoint_id: int):
 @bp.get(f"/<{ID}:endpoint_id>/deliveries/<{ID}:delivery_id>")
 @role_required("admin")
 def delivery(endpoint_id: int, delivery_id: int):
-    reader = _reader()
+    reader = page_uow()
     endpoint = endpoints.get_endpoint(reader, endpoint_id)
     row, attempts = deliveries.get_delivery(reader, endpoint_id, delivery_id)
     return render_template("webhooks/delivery.html", endpoint=endpoint, d=row, attempts=attempts,
@@ -204,7 +189,7 @@ def retry(endpoint_id: int, delivery_id: int):
         except Conflict as exc:
             message, status = str(exc), 409
     if request.htmx:
-        row, _ = deliveries.get_delivery(_reader(), endpoint_id, delivery_id)
+        row, _ = deliveries.get_delivery(page_uow(), endpoint_id, delivery_id)
         return render_template("webhooks/_delivery_row.html", d=row, endpoint_id=endpoint_id,
                                confirm=ConfirmForm(), row_message=message or "Queued again."), status
     flash(message or "Delivery queued again.", "error" if message else "success")
