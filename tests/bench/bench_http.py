@@ -700,7 +700,7 @@ def build_report(args, info, runs, deep, reference_rps, cursor_ratio, statements
              f"at INFO, Prometheus multiprocess metrics, tracing "
              f"{'on (OTLP exporter to a local sink)' if traced else 'off'}; wrk {args.connections} connections, "
              f"2 threads, {args.duration:g} s per URL, on the same machine")
-    lines = [f"### HTTP, {today} (`tests/bench/bench_http.py`)", "",
+    lines = [f"#### HTTP, {today} (`tests/bench/bench_http.py`)", "",
              f"{where}. One workspace of {info['tickets']:,} tickets and {info['comments']:,} comments. "
              f"Load average (1 min) at the end of each run in its row; it includes the benchmark itself "
              f"(wrk and two busy workers ≈ 2–3 on 2 cores).", "", table(runs), "",
