@@ -41,6 +41,15 @@ document.body.addEventListener("htmx:afterRequest", function (evt) {
   document.body.dispatchEvent(new CustomEvent("ticketry:bell-refresh"));
 });
 
+// Background polls (marked data-background-poll: the queue's changes notice and views sidebar) skip
+// their turn while the tab is hidden; the next turn after it is shown again catches up.
+document.body.addEventListener("htmx:beforeRequest", function (evt) {
+  var elt = evt.detail && evt.detail.elt;
+  if (document.visibilityState === "hidden" && elt && elt.closest && elt.closest("[data-background-poll]")) {
+    evt.preventDefault();
+  }
+});
+
 // ---- Queue: bulk selection and saved views (agent productivity) -------------------------------------
 // Elements marked data-js-only are hidden until this script runs (see app.css).
 document.documentElement.classList.add("js");

@@ -210,3 +210,39 @@ def test_queue_by_keyboard_and_in_bulk(browser_launch, live_server):
             assert failed == [], failed
         finally:
             browser.close()
+
+
+def test_background_polls_skip_their_turn_while_the_tab_is_hidden(browser_launch, live_server):
+    from playwright.sync_api import expect, sync_playwright
+
+    ws = _seed(live_server.app)
+    base = live_server.url
+    with sync_playwright() as p:
+        browser = p.chromium.launch(**browser_launch)
+        try:
+            page = browser.new_context().new_page()
+            page.set_default_timeout(30_000)
+            page.clock.install()  # the 15 s poll interval runs on a clock the test moves
+            polls: list[str] = []
+            page.on("request", lambda r: polls.append(r.url) if "/tickets/changes" in r.url else None)
+            page.goto(f"{base}/login")
+            page.fill("#email", ws.agent.email)
+            page.fill("#password", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_url(f"{base}/tickets")
+            expect(page.locator("#queue-changes-poll")).to_have_count(1)
+
+            def visibility(state: str) -> None:
+                page.evaluate("s => Object.defineProperty(document, 'visibilityState', "
+                              "{configurable: true, get: () => s})", state)
+
+            visibility("hidden")
+            page.clock.run_for(46_000)  # three turns of the poll
+            page.wait_for_timeout(300)
+            assert polls == [], polls
+            visibility("visible")
+            page.clock.run_for(16_000)
+            page.wait_for_timeout(500)
+            assert len(polls) >= 1, "the poll resumes once the tab is shown again"
+        finally:
+            browser.close()
