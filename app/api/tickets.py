@@ -42,7 +42,8 @@ class TicketCollection(MethodView):
         """The queue: filtered, sorted, paged by page/limit or by keyset cursor"""
         cursor = args.get("cursor")
         page = tickets.list_tickets(api_uow(), queue_filter(args), page=args["page"], limit=args["limit"],
-                                    cursor=cursor or None, use_cursor=cursor is not None)
+                                    cursor=cursor or None, use_cursor=cursor is not None,
+                                    with_assignees=False)  # TicketSchema shows assigneeId only
         return paged(page)
 
     @blp.arguments(TicketCreateSchema)

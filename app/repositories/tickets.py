@@ -162,15 +162,17 @@ class TicketRepository:
         return or_(column > key, and_(column == key, Ticket.id > last_id), column.is_(None))
 
     @staticmethod
-    def _with_rows():
-        return (selectinload(Ticket.tag_rows), selectinload(Ticket.assignee))
+    def _with_rows(assignees: bool = True):
+        """Tags always; assignees (a query of their own) only for readers that show their names."""
+        return (selectinload(Ticket.tag_rows), selectinload(Ticket.assignee)) if assignees \
+            else (selectinload(Ticket.tag_rows),)
 
-    def list(self, f: TicketFilter, page: int, limit: int) -> Page:
+    def list(self, f: TicketFilter, page: int, limit: int, *, with_assignees: bool = True) -> Page:
         _, order = self._order(f)
-        stmt = self._filtered(f).order_by(*order).options(*self._with_rows())
+        stmt = self._filtered(f).order_by(*order).options(*self._with_rows(with_assignees))
         return paginate(self.session, stmt, page, limit)
 
-    def list_after(self, f: TicketFilter, cursor: str | None, limit: int) -> Page:
+    def list_after(self, f: TicketFilter, cursor: str | None, limit: int, *, with_assignees: bool = True) -> Page:
         """Keyset page: rows strictly after the cursor in the sort order; stable while tickets are added."""
         column, order = self._order(f)
         base = self._filtered(f)
@@ -183,7 +185,8 @@ class TicketRepository:
                 # ``column <= key`` is implied by the OR, but without it SQLite walks the index from the
                 # top and filters row by row: a cursor 80,000 rows deep cost as much as OFFSET 80000.
                 stmt = stmt.where(column <= key, or_(column < key, and_(column == key, Ticket.id < last_id)))
-        rows = list(self.session.scalars(stmt.order_by(*order).limit(limit + 1).options(*self._with_rows())))
+        rows = list(self.session.scalars(stmt.order_by(*order).limit(limit + 1)
+                                         .options(*self._with_rows(with_assignees))))
         next_cursor = None
         if len(rows) > limit:
             rows = rows[:limit]

@@ -191,7 +191,9 @@ def reopen_for_reply(uow: UnitOfWork, ticket: Ticket, *, public: bool, by_agent:
 
 
 def list_tickets(uow: UnitOfWork, f: TicketFilter, *, page: int = 1, limit: int = 20, cursor: str | None = None,
-                 use_cursor: bool = False) -> Page:
+                 use_cursor: bool = False, with_assignees: bool = True) -> Page:
+    """A page of the queue. ``with_assignees=False``: ``ticket.assignee`` is not loaded (the API shows
+    only ``assigneeId``), one query less per page."""
     errors = Errors()
     for status in f.statuses:
         if status not in STATUSES:
@@ -212,10 +214,10 @@ def list_tickets(uow: UnitOfWork, f: TicketFilter, *, page: int = 1, limit: int 
     errors.raise_if_any()
     if use_cursor or cursor:
         try:
-            return uow.tickets.list_after(f, cursor, limit)
+            return uow.tickets.list_after(f, cursor, limit, with_assignees=with_assignees)
         except ValueError as exc:
             raise ValidationFailed.one("cursor", str(exc).capitalize() + ".") from exc
-    return uow.tickets.list(f, page, limit)
+    return uow.tickets.list(f, page, limit, with_assignees=with_assignees)
 
 
 # -- helpers --------------------------------------------------------------------------
