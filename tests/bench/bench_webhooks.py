@@ -199,6 +199,9 @@ def main() -> None:
     print(json.dumps(result, indent=2))
     if by_status.get("succeeded", 0) != args.deliveries or counter.value != args.deliveries:
         raise SystemExit(f"not every delivery succeeded and verified; consumer log in {tmp}")
+    import shutil
+
+    shutil.rmtree(tmp, ignore_errors=True)  # kept only when something failed (the consumer log is there)
     if rate < TARGET:
         print(f"below the target of {TARGET:.0f}/s (load average {os.getloadavg()[0]:.1f}: a busy machine "
               f"shares its CPUs; per_cpu_second is the rate with one core to itself)")
