@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from app.errors import NotFound
 from app.models import ApiToken, Tenant, User
@@ -33,7 +33,9 @@ class UserRepository:
         return self.session.scalar(self._scoped().where(func.lower(User.email) == email.lower()))
 
     def active(self) -> list[User]:
-        return list(self.session.scalars(self._scoped().where(User.active.is_(True)).order_by(User.name)))
+        # (their tenant is this one, already loaded: no join to load it once per person)
+        return list(self.session.scalars(self._scoped().where(User.active.is_(True)).order_by(User.name)
+                                         .options(lazyload(User.tenant))))
 
     def with_role(self, role: str) -> list[User]:
         stmt = self._scoped().where(User.active.is_(True), User.role == role).order_by(User.name)

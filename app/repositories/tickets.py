@@ -8,7 +8,7 @@ from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from app.errors import TicketNotFound
-from app.models import Comment, Tenant, Ticket, TicketActivity, TicketTag
+from app.models import Comment, Tenant, Ticket, TicketActivity, TicketTag, User
 from app.models.base import utcnow
 from app.models.tickets import PRIORITIES
 from app.repositories.pagination import Page, count, decode_cursor, encode_cursor, paginate
@@ -164,7 +164,8 @@ class TicketRepository:
     @staticmethod
     def _with_rows(assignees: bool = True):
         """Tags always; assignees (a query of their own) only for readers that show their names."""
-        return (selectinload(Ticket.tag_rows), selectinload(Ticket.assignee)) if assignees \
+        # The assignee's tenant is this tenant, already in the session: no join to load it again.
+        return (selectinload(Ticket.tag_rows), selectinload(Ticket.assignee).lazyload(User.tenant)) if assignees \
             else (selectinload(Ticket.tag_rows),)
 
     def list(self, f: TicketFilter, page: int, limit: int, *, with_assignees: bool = True) -> Page:

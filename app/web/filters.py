@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-from flask import Flask
+from flask import Flask, g
 from flask_login import current_user
 
 from app.models.tickets import PRIORITIES, STATUSES
@@ -16,11 +16,16 @@ PRIORITY_LABELS = {p: p.capitalize() for p in PRIORITIES}
 
 
 def _zone() -> ZoneInfo:
-    name = current_user.tenant.timezone if getattr(current_user, "is_authenticated", False) else "UTC"
-    try:
-        return ZoneInfo(name)
-    except Exception:
-        return ZoneInfo("UTC")
+    """The signed-in tenant's time zone, looked up once per request (a page shows dozens of times)."""
+    zone = g.get("_ticketry_zone")
+    if zone is None:
+        name = current_user.tenant.timezone if getattr(current_user, "is_authenticated", False) else "UTC"
+        try:
+            zone = ZoneInfo(name)
+        except Exception:
+            zone = ZoneInfo("UTC")
+        g._ticketry_zone = zone
+    return zone
 
 
 def localtime(value: datetime | None, fmt: str = "%d %b %Y, %H:%M") -> str:
