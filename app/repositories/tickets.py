@@ -11,6 +11,7 @@ from app.errors import TicketNotFound
 from app.models import Comment, Tenant, Ticket, TicketActivity, TicketTag, User
 from app.models.base import utcnow
 from app.models.tickets import PRIORITIES
+from app.repositories import ticket_counts
 from app.repositories.pagination import Page, count, decode_cursor, encode_cursor, paginate
 
 SORTS = {
@@ -170,8 +171,9 @@ class TicketRepository:
 
     def list(self, f: TicketFilter, page: int, limit: int, *, with_assignees: bool = True) -> Page:
         _, order = self._order(f)
-        stmt = self._filtered(f).order_by(*order).options(*self._with_rows(with_assignees))
-        return paginate(self.session, stmt, page, limit)
+        base = self._filtered(f)
+        stmt = base.order_by(*order).options(*self._with_rows(with_assignees))
+        return paginate(self.session, stmt, page, limit, total=self._total(f, base))
 
     def list_after(self, f: TicketFilter, cursor: str | None, limit: int, *, with_assignees: bool = True) -> Page:
         """Keyset page: rows strictly after the cursor in the sort order; stable while tickets are added."""
@@ -193,8 +195,18 @@ class TicketRepository:
             rows = rows[:limit]
             last = rows[-1]
             next_cursor = self._encode(f, last)
-        return Page(items=rows, page=1, limit=limit, total=count(self.session, base),
+        return Page(items=rows, page=1, limit=limit, total=self._total(f, base),
                     next_cursor=next_cursor, extra={"cursor": True})
+
+    def _total(self, f: TicketFilter, base) -> int:
+        """How many tickets ``base`` (the filter, unsorted) matches; see repositories/ticket_counts.py."""
+        if f.sla is not None or not ticket_counts.enabled():
+            return count(self.session, base)
+        seq, head = self.session.execute(
+            select(Tenant.audit_seq, Tenant.audit_head).where(Tenant.id == self.tenant_id)).one()
+        key = (id(self.session.get_bind()), self.tenant_id, seq, head, tuple(f.statuses), tuple(f.priorities),
+               f.assignee_id, f.unassigned, f.tag, f.text)
+        return ticket_counts.remembered(key, lambda: count(self.session, base))
 
     @staticmethod
     def _encode(f: TicketFilter, ticket: Ticket) -> str:

@@ -1,0 +1,51 @@
+"""The exact number of tickets a queue filter matches, remembered until the tenant's data changes.
+
+Every change to a ticket, its tags or its assignee goes through a unit of work that writes
+audit rows, and writing audit rows moves the tenant's chain (``audit_seq``, ``audit_head``)
+in the same transaction. So (tenant, audit_seq, audit_head, filter) names one state of the
+tenant's tickets: a count stored under it stays exact until the next audited change, which
+makes a new key. Reading the key is one primary-key lookup; the ``count(*)`` it saves reads
+every matching index entry (3 ms on SQLite, 27 ms on PostgreSQL at 100,000 tickets).
+
+Not remembered: filters whose result moves with the clock alone (the SLA filters: "due soon",
+"breached"), which the sweep changes without audit rows.
+
+The store is per process (each gunicorn worker and consumer has its own), bounded, least
+recently used first out. ``TICKET_COUNT_CACHE = False`` turns it off.
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Callable, Hashable
+
+from flask import current_app, has_app_context
+
+MAX_ENTRIES = 2048
+
+_lock = threading.Lock()
+_counts: OrderedDict[Hashable, int] = OrderedDict()
+
+
+def enabled() -> bool:
+    return not has_app_context() or bool(current_app.config.get("TICKET_COUNT_CACHE", True))
+
+
+def remembered(key: Hashable, compute: Callable[[], int]) -> int:
+    """The count stored under ``key``, or ``compute()``'s, stored."""
+    with _lock:
+        if key in _counts:
+            _counts.move_to_end(key)
+            return _counts[key]
+    value = compute()  # outside the lock: other threads go on meanwhile (two may compute the same key)
+    with _lock:
+        _counts[key] = value
+        _counts.move_to_end(key)
+        while len(_counts) > MAX_ENTRIES:
+            _counts.popitem(last=False)
+    return value
+
+
+def forget_all() -> None:
+    with _lock:
+        _counts.clear()
