@@ -5,6 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from app.errors import Conflict
 from app.models.tenancy import ROLES
 from app.models.tickets import PRIORITIES, STATUSES
 
@@ -77,3 +78,22 @@ def attach_errors(form: FlaskForm, exc) -> None:
             field.errors = list(field.errors) + messages
         else:
             form.form_errors.extend(messages)
+
+
+FORM_EXPIRED = "The form expired: reload the page."
+
+
+def confirmed_change(change):
+    """A button's change: ``change(uow)`` in the page's unit of work, once the button's form (CSRF
+    token) checks out. Returns (what ``change`` returned, an error message or None, HTTP status)."""
+    from app.web.context import page_uow
+
+    if not ConfirmForm().validate():
+        return None, FORM_EXPIRED, 400
+    try:
+        with page_uow() as uow:
+            result = change(uow)
+            uow.commit()
+    except Conflict as exc:
+        return None, str(exc), 409
+    return result, None, 200

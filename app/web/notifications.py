@@ -7,12 +7,11 @@ from flask_wtf import FlaskForm
 from jinja2_fragments.flask import render_block
 from wtforms import BooleanField
 
-from app.errors import Conflict
 from app.models.notifications import CHANNELS, EMAIL_STATUSES, NOTIFICATION_EVENTS
 from app.services import mail
 from app.services import notifications as service
 from app.web.context import page_uow
-from app.web.forms import ConfirmForm
+from app.web.forms import ConfirmForm, FORM_EXPIRED, confirmed_change
 from app.web.session import role_required
 
 bp = Blueprint("notifications", __name__)
@@ -89,7 +88,7 @@ def mark_all_read():
         with page_uow() as uow:
             count = service.mark_all_read(uow)
             uow.commit()
-    message = ("The form expired: reload the page." if count is None
+    message = (FORM_EXPIRED if count is None
                else f"{count} notification{'s' if count != 1 else ''} marked read." if count else "Nothing unread.")
     if request.htmx:
         return render_block("notifications/index.html", "list", **_list_context(message=message))
@@ -139,7 +138,7 @@ def _follow_change(number: int, follow: bool):
             uow.commit()
         message = "You follow this ticket: its comments notify you." if follow else "You no longer follow this ticket."
     else:
-        message = "The form expired: reload the page."
+        message = FORM_EXPIRED
     if request.htmx:
         ticket = page_uow().tickets.get(number)
         return render_template("notifications/_follow.html", ticket=ticket, follow_message=message)
@@ -188,16 +187,7 @@ def email(email_id: int):
 @bp.post("/admin/emails/<int:email_id>/retry")
 @role_required("admin")
 def retry_email(email_id: int):
-    message, status = None, 200
-    if not ConfirmForm().validate():
-        message, status = "The form expired: reload the page.", 400
-    else:
-        try:
-            with page_uow() as uow:
-                mail.retry_email(uow, email_id)
-                uow.commit()
-        except Conflict as exc:
-            message, status = str(exc), 409
+    _, message, status = confirmed_change(lambda uow: mail.retry_email(uow, email_id))
     if request.htmx:
         return render_template("notifications/_email_row.html", e=mail.get_email(page_uow(), email_id),
                                labels=mail.STATUS_LABELS, confirm=ConfirmForm(),

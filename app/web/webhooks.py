@@ -12,7 +12,7 @@ from app.models.webhooks import ALL_EVENTS, DELIVERY_STATUSES, EVENT_TYPES
 from app.services.webhooks import deliveries, endpoints, metrics
 from app.services.webhooks.settings import current_settings
 from app.web.context import page_uow
-from app.web.forms import ConfirmForm, attach_errors
+from app.web.forms import ConfirmForm, attach_errors, confirmed_change
 from app.web.session import role_required
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
@@ -117,16 +117,8 @@ def delete(endpoint_id: int):
 @bp.post(f"/<{ID}:endpoint_id>/test")
 @role_required("admin")
 def send_test(endpoint_id: int):
-    message, status = "Test event queued: it appears in the delivery log.", 200
-    if not ConfirmForm().validate():
-        message, status = "The form expired: reload the page.", 400
-    else:
-        try:
-            with page_uow() as uow:
-                deliveries.send_test_event(uow, endpoint_id)
-                uow.commit()
-        except Conflict as exc:
-            message, status = str(exc), 409
+    _, error, status = confirmed_change(lambda uow: deliveries.send_test_event(uow, endpoint_id))
+    message = error or "Test event queued: it appears in the delivery log."
     if request.htmx:
         return render_template("webhooks/_action_result.html", message=message, ok=status == 200,
                                result_id=f"test-{endpoint_id}"), status
@@ -178,16 +170,7 @@ def delivery(endpoint_id: int, delivery_id: int):
 @bp.post(f"/<{ID}:endpoint_id>/deliveries/<{ID}:delivery_id>/retry")
 @role_required("admin")
 def retry(endpoint_id: int, delivery_id: int):
-    message, status = None, 200
-    if not ConfirmForm().validate():
-        message, status = "The form expired: reload the page.", 400
-    else:
-        try:
-            with page_uow() as uow:
-                deliveries.retry_delivery(uow, endpoint_id, delivery_id)
-                uow.commit()
-        except Conflict as exc:
-            message, status = str(exc), 409
+    _, message, status = confirmed_change(lambda uow: deliveries.retry_delivery(uow, endpoint_id, delivery_id))
     if request.htmx:
         row, _ = deliveries.get_delivery(page_uow(), endpoint_id, delivery_id)
         return render_template("webhooks/_delivery_row.html", d=row, endpoint_id=endpoint_id,
@@ -201,17 +184,13 @@ def retry(endpoint_id: int, delivery_id: int):
 @bp.post(f"/<{ID}:endpoint_id>/deliveries/retry-dead")
 @role_required("admin")
 def retry_dead(endpoint_id: int):
-    message, ok = "The form expired: reload the page.", False
-    if ConfirmForm().validate():
-        try:
-            with page_uow() as uow:
-                requeued, left = deliveries.retry_dead(uow, endpoint_id)
-                uow.commit()
-        except Conflict as exc:
-            message = str(exc)
-        else:
-            ok = True
-            message = f"{requeued} dead deliveries queued again." + (f" {left} left: retry again." if left else "")
+    result, error, _ = confirmed_change(lambda uow: deliveries.retry_dead(uow, endpoint_id))
+    ok = error is None
+    if ok:
+        requeued, left = result
+        message = f"{requeued} dead deliveries queued again." + (f" {left} left: retry again." if left else "")
+    else:
+        message = error
     if request.htmx:
         return render_block("webhooks/deliveries.html", "live", **_log_context(endpoint_id, message=message, ok=ok))
     flash(message, "success" if ok else "error")
