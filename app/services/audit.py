@@ -62,7 +62,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from app.errors import PermissionDenied, ValidationFailed
+from app.errors import PermissionDenied
 from app.models import AuditLog, Tenant
 from app.models.audit import GENESIS, chain_hash
 from app.models.base import utcnow

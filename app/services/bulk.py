@@ -86,26 +86,19 @@ def bulk_update(uow: UnitOfWork, changes: BulkChanges, *, numbers: list[int] | N
 def _check_changes(uow: UnitOfWork, changes: BulkChanges) -> str | None:
     """Validate once for all tickets; returns the new assignee's name."""
     errors = Errors()
-    if changes.empty:
+    changes.add_tags = normalise_tags(errors, "add_tags", changes.add_tags)
+    changes.remove_tags = normalise_tags(errors, "remove_tags", changes.remove_tags)
+    if changes.empty and not errors.errors:  # after cleaning: " , " names no tag
         errors.add("changes", "Choose a change to apply: status, priority, assignee or tags.")
     if changes.status and changes.status not in STATUSES:
         errors.add("status", f"Must be one of: {', '.join(STATUSES)}.")
     if changes.priority and changes.priority not in PRIORITIES:
         errors.add("priority", f"Must be one of: {', '.join(PRIORITIES)}.")
-    changes.add_tags = normalise_tags(errors, "add_tags", changes.add_tags)
-    changes.remove_tags = normalise_tags(errors, "remove_tags", changes.remove_tags)
     if set(changes.add_tags) & set(changes.remove_tags):
         errors.add("remove_tags", "A tag cannot be added and removed at once.")
-    name = None
-    if changes.assign and changes.assignee_id is not None:
-        person = (uow.users.find(changes.assignee_id)
-                  if isinstance(changes.assignee_id, int) and 0 < changes.assignee_id <= MAX_ID else None)
-        if person is None or not person.active:
-            errors.add("assignee_id", "Not an active person of this workspace.")
-        else:
-            name = person.name
+    person = ticket_service.check_assignee(uow, errors, changes.assignee_id) if changes.assign else None
     errors.raise_if_any()
-    return name
+    return person.name if person else None
 
 
 def _resolve(uow: UnitOfWork, numbers: list[int] | None, ticket_filter: TicketFilter | None, limit: int) -> list[int]:

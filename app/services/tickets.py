@@ -10,12 +10,10 @@ Status rules (also in README.md):
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 from app.observability.tracing import traced
-from app.observability.tracing import traced
 from app.errors import InvalidTransition, ValidationFailed
-from app.models import Ticket, TicketActivity
+from app.models import Ticket, TicketActivity, User
 from app.models.base import utcnow
 from app.models.tickets import PRIORITIES, STATUSES
 from app.repositories.pagination import MAX_LIMIT, Page
@@ -51,12 +49,15 @@ def ticket_payload(ticket: Ticket) -> dict:
     }
 
 
-def _check_assignee(uow: UnitOfWork, errors: Errors, assignee_id) -> None:
+def check_assignee(uow: UnitOfWork, errors: Errors, assignee_id) -> User | None:
+    """The person a ticket may be assigned to (None: unassigned), or an error on ``assignee_id``."""
     if assignee_id is None:
-        return
+        return None
     user = uow.users.find(assignee_id) if isinstance(assignee_id, int) and 0 < assignee_id <= MAX_ID else None
     if user is None or not user.active:
         errors.add("assignee_id", "Not an active person of this workspace.")
+        return None
+    return user
 
 
 @traced("ticket.create")
@@ -80,7 +81,7 @@ def create_ticket(
     if priority not in PRIORITIES:
         errors.add("priority", f"Must be one of: {', '.join(PRIORITIES)}.")
     tags = normalise_tags(errors, "tags", tags)
-    _check_assignee(uow, errors, assignee_id)
+    check_assignee(uow, errors, assignee_id)
     errors.raise_if_any()
 
     now = utcnow()
@@ -134,7 +135,7 @@ def update_ticket(uow: UnitOfWork, number: int, changes: dict) -> Ticket:
     if "tags" in new:
         new["tags"] = sorted(normalise_tags(errors, "tags", new["tags"]))  # order is not a change
     if new.get("assignee_id") is not None and new.get("assignee_id") != ticket.assignee_id:
-        _check_assignee(uow, errors, new["assignee_id"])
+        check_assignee(uow, errors, new["assignee_id"])
     errors.raise_if_any()
 
     if ticket.status == "closed":

@@ -170,17 +170,24 @@ def test_the_size_is_capped(four, monkeypatch):
     assert bulk.BULK_LIMIT == 3 and _run(ws, BulkChanges(status="open"), numbers=[1, 2, 3]).changed == [1, 2, 3]
 
 
-@pytest.mark.parametrize("changes,field", [
-    (BulkChanges(), "changes"),
-    (BulkChanges(status="nonsense"), "status"),
-    (BulkChanges(priority="meh"), "priority"),
-    (BulkChanges(add_tags="no way!"), "add_tags"),
-    (BulkChanges(add_tags="vip", remove_tags="vip"), "remove_tags"),
+@pytest.mark.parametrize("fields,field", [
+    ({}, "changes"),
+    ({"add_tags": " , ", "remove_tags": "#"}, "changes"),  # names no tag once cleaned
+    ({"status": "nonsense"}, "status"),
+    ({"priority": "meh"}, "priority"),
+    ({"add_tags": "no way!"}, "add_tags"),
+    ({"add_tags": "vip", "remove_tags": "vip"}, "remove_tags"),
+    ({"assign": True, "assignee_id": 10**9}, "assignee_id"),
 ])
-def test_invalid_changes_are_refused_before_any_ticket_is_read(four, changes, field):
+def test_invalid_changes_are_refused_and_change_nothing(four, fields, field):
+    def state():
+        return {n: (t.status, t.priority, t.assignee_id, list(t.tags)) for n, t in _tickets(four).items()}
+
+    before, counts = state(), _counts(four)
     with pytest.raises(ValidationFailed) as caught:
-        _run(four, changes, numbers=[1])
+        _run(four, BulkChanges(**fields), numbers=[1, 2])
     assert field in caught.value.errors
+    assert state() == before and _counts(four) == counts  # no field, audit row, event or activity
 
 
 def test_a_ticket_refusing_a_field_is_named(four):
