@@ -42,7 +42,10 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_database(app: Flask) -> None:
+    from app.repositories import ticket_counts
     from app.repositories.sqlite import configure_sqlite
+
+    ticket_counts.configure(app.config["TICKET_COUNT_CACHE"])
 
     configure_sqlite(app)
 

@@ -11,7 +11,7 @@ from app.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from app.models.macros import Macro
 from app.models.presence import TicketPresence
 from app.models.sla import BusinessCalendar, BusinessHours, Holiday, SlaEvent, SlaPolicy, SlaTarget
-from app.models.views import SavedView  # noqa: F401 (queue saved views)
+from app.models.views import SavedView
 
 __all__ = [
     "ROLES", "STATUSES", "PRIORITIES",
@@ -24,4 +24,5 @@ __all__ = [
     "NotificationPreference", "TicketFollower", "EmailMessage",
     "WebhookEndpoint", "WebhookDelivery", "WebhookAttempt",
     "SearchTicket", "SearchComment",
+    "SavedView", "Macro", "TicketPresence",
 ]

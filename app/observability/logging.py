@@ -6,7 +6,7 @@ import logging
 import sys
 from datetime import datetime, timezone
 
-from flask import Flask, g, has_request_context, request
+from flask import Flask, g, has_request_context
 
 from app.observability.tracing import current_trace_id
 

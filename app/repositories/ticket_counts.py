@@ -11,7 +11,7 @@ Not remembered: filters whose result moves with the clock alone (the SLA filters
 "breached"), which the sweep changes without audit rows.
 
 The store is per process (each gunicorn worker and consumer has its own), bounded, least
-recently used first out. ``TICKET_COUNT_CACHE = False`` turns it off.
+recently used first out. ``TICKET_COUNT_CACHE = False`` turns it off (create_app calls ``configure``).
 """
 from __future__ import annotations
 
@@ -19,16 +19,21 @@ import threading
 from collections import OrderedDict
 from typing import Callable, Hashable
 
-from flask import current_app, has_app_context
-
 MAX_ENTRIES = 2048
 
 _lock = threading.Lock()
 _counts: OrderedDict[Hashable, int] = OrderedDict()
+_enabled = True
+
+
+def configure(enabled: bool) -> None:
+    global _enabled
+    _enabled = bool(enabled)
+    forget_all()
 
 
 def enabled() -> bool:
-    return not has_app_context() or bool(current_app.config.get("TICKET_COUNT_CACHE", True))
+    return _enabled
 
 
 def remembered(key: Hashable, compute: Callable[[], int]) -> int:

@@ -117,9 +117,8 @@ class TicketRepository:
         raise ValueError(f"unknown SLA filter {sla!r}")
 
     def count(self, f: TicketFilter) -> int:
-        """How many tickets match (a saved view's count): one COUNT, no row loaded."""
-        stmt = self._filtered(f).with_only_columns(func.count(Ticket.id)).order_by(None)
-        return self.session.scalar(stmt) or 0
+        """How many tickets match (a saved view's count): the same remembered total as the queue's."""
+        return self._total(f, self._filtered(f))
 
     def count_updated_since(self, f: TicketFilter, since: datetime, shown: list[int] = ()) -> int:
         """Tickets changed after ``since`` that match the filter, or are among the ``shown`` numbers

@@ -8,13 +8,12 @@
 from __future__ import annotations
 
 from flask import Blueprint, redirect, request, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 from jinja2_fragments.flask import render_block
 
 from app.errors import ValidationFailed
-from app.repositories.unit_of_work import UnitOfWork
 from app.services import presence as presence_service
-from app.web.context import page_uow, user_actor
+from app.web.context import page_uow
 
 bp = Blueprint("ticket_live", __name__)
 
@@ -26,7 +25,7 @@ TEMPLATE = "tickets/show.html"
 def poll(number: int):
     from app.web.tickets import _ticket_context  # the ticket page's own context (imported late: no cycle)
 
-    uow = UnitOfWork(current_user.tenant, user_actor(current_user))
+    uow = page_uow()
     state = presence_service.live_state(uow, number, request.args.get("since"), request.args.get("presence"))
     if not state.changed:
         return "", 204

@@ -75,7 +75,7 @@ def test_every_change_gives_a_fresh_exact_total(app, acme, acme_api):
 
 
 def test_the_store_can_be_turned_off(app, acme, acme_api, monkeypatch):
-    monkeypatch.setitem(app.config, "TICKET_COUNT_CACHE", False)
+    monkeypatch.setattr(ticket_counts, "_enabled", False)  # what create_app sets from TICKET_COUNT_CACHE=false
     with app.app_context():
         make_ticket(acme)
     assert counted(app, acme_api) == (1, True)
@@ -85,7 +85,22 @@ def test_the_store_can_be_turned_off(app, acme, acme_api, monkeypatch):
 def test_another_tenants_change_does_not_touch_this_total(app, acme, globex, acme_api, globex_api):
     with app.app_context():
         make_ticket(acme)
+    assert counted(app, acme_api) == (1, True)
+    with app.app_context():
         make_ticket(globex)
         make_ticket(globex)
-    assert total(acme_api) == 1
-    assert total(globex_api) == 2
+    assert counted(app, acme_api) == (1, False)  # still remembered: globex's change is not acme's
+    assert counted(app, globex_api) == (2, True)
+
+
+def test_the_setting_reaches_the_store(tmp_path):
+    from app import create_app
+
+    try:
+        create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/off.db",
+                    "TICKET_COUNT_CACHE": False})
+        assert not ticket_counts.enabled()
+        create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/on.db"})
+        assert ticket_counts.enabled()
+    finally:
+        ticket_counts.configure(True)

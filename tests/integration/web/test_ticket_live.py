@@ -269,3 +269,5 @@ def test_every_new_route_sends_anonymous_visitors_to_sign_in(app, acme):
                          ("POST", "/settings/macros/1/delete")):
         response = client.open(path, method=method, headers=HX if method == "GET" else {})
         assert response.status_code in (302, 401), (method, path, response.status_code)
+        where = response.headers.get("HX-Redirect") or response.headers.get("Location") or ""
+        assert "/login" in where, (method, path, response.status_code, where)  # sent to sign in, nowhere else
