@@ -21,7 +21,7 @@ def queue_filter(args: dict) -> TicketFilter:
     assignee_id = None
     if assignee == "me":
         assignee_id = api_user().id
-    elif assignee is not None and assignee.isdigit():
+    elif assignee is not None and assignee.isascii() and assignee.isdigit():
         assignee_id = int(assignee)
     return TicketFilter(
         statuses=args["status"],

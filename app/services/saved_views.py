@@ -18,10 +18,10 @@ from typing import Mapping, Sequence
 
 from app.errors import Conflict, PermissionDenied, ValidationFailed
 from app.models.base import utcnow
-from app.models.tickets import PRIORITIES, STATUSES
 from app.models.views import SavedView
-from app.repositories.tickets import SLA_FILTERS, SORTS, TicketFilter
+from app.repositories.tickets import TicketFilter
 from app.repositories.unit_of_work import UnitOfWork
+from app.services import tickets as ticket_service
 from app.services.validation import MAX_ID, Errors, clean_text
 
 FILTER_KEYS = ("status", "priority", "assignee", "tag", "q", "sla", "sort")
@@ -104,39 +104,20 @@ def ticket_filter(params: Mapping[str, Sequence[str]], user_id: int) -> TicketFi
     a bulk change by filter or a saved view never works from a filter the queue would refuse.
     """
     p = clean_params(params)
-    _check_params(p)
     first = lambda key: p.get(key, [None])[0]  # noqa: E731
     f = TicketFilter(statuses=p.get("status", []), priorities=p.get("priority", []), tag=first("tag"),
-                     text=first("q"), sort=first("sort") or "updated")
+                     text=first("q"), sort=first("sort") or "updated", sla=first("sla"))
     assignee = first("assignee") or ""
     if assignee == "me":
         f.assignee_id = user_id
     elif assignee == "unassigned":
         f.unassigned = True
     elif assignee:
-        f.assignee_id = int(assignee)
-    f.sla = first("sla")
-    return f
-
-
-def _check_params(params: dict[str, list[str]]) -> None:
+        f.assignee_id = int(assignee)  # clean_params kept ASCII digits only
     errors = Errors()
-    for status in params.get("status", []):
-        if status not in STATUSES:
-            errors.add("status", f"Unknown status {status!r}.")
-    for priority in params.get("priority", []):
-        if priority not in PRIORITIES:
-            errors.add("priority", f"Unknown priority {priority!r}.")
-    sort = params.get("sort", ["updated"])[0]
-    if sort not in SORTS:
-        errors.add("sort", f"Must be one of: {', '.join(SORTS)}.")
-    assignee = params.get("assignee", [""])[0]
-    if assignee.isascii() and assignee.isdigit() and not 0 < int(assignee) <= MAX_ID:
-        errors.add("assignee", "Not a person id.")
-    sla = params.get("sla", [None])[0]
-    if sla is not None and sla not in SLA_FILTERS:
-        errors.add("sla", f"Must be one of: {', '.join(SLA_FILTERS)}.")
+    ticket_service.check_filter(errors, f)
     errors.raise_if_any()
+    return f
 
 
 # -- the sidebar ----------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from app.models import Ticket, TicketActivity, User
 from app.models.base import utcnow
 from app.models.tickets import PRIORITIES, STATUSES
 from app.repositories.pagination import MAX_LIMIT, Page
-from app.repositories.tickets import SORTS, TicketFilter
+from app.repositories.tickets import SLA_FILTERS, SORTS, TicketFilter
 from app.repositories.unit_of_work import UnitOfWork
 from app.services.sla import clocks as sla_clocks
 from app.services.validation import MAX_ID, Errors, check_length, clean_text, normalise_email, normalise_tags
@@ -191,11 +191,8 @@ def reopen_for_reply(uow: UnitOfWork, ticket: Ticket, *, public: bool, by_agent:
     return None
 
 
-def list_tickets(uow: UnitOfWork, f: TicketFilter, *, page: int = 1, limit: int = 20, cursor: str | None = None,
-                 use_cursor: bool = False, with_assignees: bool = True) -> Page:
-    """A page of the queue. ``with_assignees=False``: ``ticket.assignee`` is not loaded (the API shows
-    only ``assigneeId``), one query less per page."""
-    errors = Errors()
+def check_filter(errors: Errors, f: TicketFilter) -> None:
+    """The queue's rules for a filter's values, for every caller (queue, API, saved views, bulk)."""
     for status in f.statuses:
         if status not in STATUSES:
             errors.add("status", f"Unknown status {status!r}.")
@@ -204,12 +201,22 @@ def list_tickets(uow: UnitOfWork, f: TicketFilter, *, page: int = 1, limit: int 
             errors.add("priority", f"Unknown priority {priority!r}.")
     if f.sort not in SORTS:
         errors.add("sort", f"Must be one of: {', '.join(SORTS)}.")
+    if f.assignee_id is not None and not 0 < f.assignee_id <= MAX_ID:
+        errors.add("assignee", "Not a person id.")
+    if f.sla is not None and f.sla not in SLA_FILTERS:
+        errors.add("sla", f"Must be one of: {', '.join(SLA_FILTERS)}.")
+
+
+def list_tickets(uow: UnitOfWork, f: TicketFilter, *, page: int = 1, limit: int = 20, cursor: str | None = None,
+                 use_cursor: bool = False, with_assignees: bool = True) -> Page:
+    """A page of the queue. ``with_assignees=False``: ``ticket.assignee`` is not loaded (the API shows
+    only ``assigneeId``), one query less per page."""
+    errors = Errors()
+    check_filter(errors, f)
     if not 1 <= limit <= MAX_LIMIT:
         errors.add("limit", f"Must be between 1 and {MAX_LIMIT}.")
     if page < 1:
         errors.add("page", "Must be at least 1.")
-    if f.assignee_id is not None and not 0 < f.assignee_id <= MAX_ID:
-        errors.add("assignee", "Not a person id.")
     if f.tag:
         f.tag = f.tag.strip().lower()
     errors.raise_if_any()
