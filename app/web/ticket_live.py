@@ -13,6 +13,7 @@ from jinja2_fragments.flask import render_block
 
 from app.errors import ValidationFailed
 from app.services import presence as presence_service
+from app.web import ticket_page
 from app.web.context import page_uow
 
 bp = Blueprint("ticket_live", __name__)
@@ -23,15 +24,13 @@ TEMPLATE = "tickets/show.html"
 @bp.get("/tickets/<int:number>/live")
 @login_required
 def poll(number: int):
-    from app.web.tickets import _ticket_context  # the ticket page's own context (imported late: no cycle)
-
     uow = page_uow()
     state = presence_service.live_state(uow, number, request.args.get("since"), request.args.get("presence"))
     if not state.changed:
         return "", 204
     if not request.htmx:  # a plain visit: the page itself is the fresh state
         return redirect(url_for("tickets.show", number=number))
-    context = _ticket_context(uow, number, oob=True, new_ids={c.id for c in state.new_comments}, live=state)
+    context = ticket_page.ticket_context(uow, number, oob=True, new_ids={c.id for c in state.new_comments}, live=state)
     blocks = ["heading", "announcer"]
     if state.ticket_changed:
         blocks += ["conversation", "side_panel", "activity", "sla_panel"]

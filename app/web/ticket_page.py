@@ -1,6 +1,7 @@
 """What the ticket page adds to its context for macros, presence, live updates and reply collisions.
 
-Kept apart from the views (app/web/tickets.py, app/web/ticket_live.py) so both can use it.
+Kept apart from the views (app/web/tickets.py, app/web/ticket_live.py) so both can use it:
+``ticket_context`` is the whole page's context.
 """
 from __future__ import annotations
 
@@ -9,7 +10,28 @@ from app.models import Comment, Ticket
 from app.repositories.unit_of_work import UnitOfWork
 from app.services import macros as macro_service
 from app.services import presence as presence_service
+from app.services import tickets as ticket_service
+from app.services.sla import clocks as sla_clocks
 from app.web.macro_forms import ReplyForm
+
+
+def ticket_context(uow: UnitOfWork, number: int, **extra) -> dict:
+    """Everything the ticket page (tickets/show.html) and its fragments render."""
+    ticket = ticket_service.get_ticket(uow, number)
+    people = uow.users.active()
+    context = dict(
+        ticket=ticket,
+        comments=uow.tickets.comments(ticket),
+        activities=uow.tickets.activities(ticket),
+        people=people,
+        transitions=ticket_service.allowed_transitions(ticket.status),
+        sla_history=sla_clocks.ticket_history(uow, ticket),
+        reply_form=ReplyForm(formdata=None),
+        oob=False,
+    )
+    context.update(live_context(uow, ticket, context["comments"]))
+    context.update(extra)
+    return context
 
 
 def live_context(uow: UnitOfWork, ticket: Ticket, comments: list[Comment]) -> dict:

@@ -10,11 +10,9 @@ from jinja2_fragments.flask import render_block
 from app.errors import InvalidTransition, TicketNotFound, ValidationFailed
 from app.models.base import utcnow
 from app.repositories.tickets import TicketFilter
-from app.repositories.unit_of_work import UnitOfWork
 from app.services import bulk as bulk_service
 from app.services import saved_views as view_service
 from app.services import tickets as ticket_service
-from app.services.sla import clocks as sla_clocks
 from app.web.context import page_uow
 from app.web.forms import TicketFieldsForm, TicketForm, attach_errors
 from app.web import ticket_page
@@ -173,7 +171,7 @@ def new():
 def show(number: int):
     uow = page_uow()
     prefill = ticket_page.macro_prefill(uow, number, request.args.get("macro"))  # the macro picker without JS
-    return render_template("tickets/show.html", **_ticket_context(uow, number, **prefill))
+    return render_template("tickets/show.html", **ticket_page.ticket_context(uow, number, **prefill))
 
 
 @bp.post("/tickets/<int:number>/fields")
@@ -202,7 +200,7 @@ def update_fields(number: int):
     if not request.htmx:
         flash(error or "Ticket updated.", "error" if error else "success")
         return redirect(url_for("tickets.show", number=number))
-    context = _ticket_context(page_uow(), number, panel_error=error, saved=error is None)
+    context = ticket_page.ticket_context(page_uow(), number, panel_error=error, saved=error is None)
     html = render_block("tickets/show.html", "side_panel", **context)
     if error is None:
         context["oob"] = True
@@ -238,7 +236,7 @@ def add_comment(number: int):
         else:
             flash(error or " ".join(form.body.errors) or "The reply could not be added.", "error")
         return redirect(url_for("tickets.show", number=number) + "#conversation")
-    context = _ticket_context(page_uow(), number, reply_form=form, reply_error=error,
+    context = ticket_page.ticket_context(page_uow(), number, reply_form=form, reply_error=error,
                               active_macro=ticket_page.active_macro(page_uow(), form.macro))
     if status != 200:
         response = make_response(render_block("tickets/show.html", "reply_box", **context), status)
@@ -256,29 +254,11 @@ def add_comment(number: int):
     return response
 
 
-def _ticket_context(uow: UnitOfWork, number: int, **extra) -> dict:
-    ticket = ticket_service.get_ticket(uow, number)
-    people = uow.users.active()
-    context = dict(
-        ticket=ticket,
-        comments=uow.tickets.comments(ticket),
-        activities=uow.tickets.activities(ticket),
-        people=people,
-        transitions=ticket_service.allowed_transitions(ticket.status),
-        sla_history=sla_clocks.ticket_history(uow, ticket),
-        reply_form=ReplyForm(formdata=None),
-        oob=False,
-    )
-    context.update(ticket_page.live_context(uow, ticket, context["comments"]))
-    context.update(extra)
-    return context
-
-
 def _collision(number: int, form: ReplyForm, exc: ReplyCollision):
     """409: the others' new comments first, the draft kept, and the form now sends anyway (newer seen id)."""
     form.seen_comment_id.data = str(exc.newest_id)
     uow = page_uow()
-    context = _ticket_context(uow, number, reply_form=form, active_macro=ticket_page.active_macro(uow, form.macro))
+    context = ticket_page.ticket_context(uow, number, reply_form=form, active_macro=ticket_page.active_macro(uow, form.macro))
     context["collision_comments"] = [c for c in context["comments"] if c.id in exc.comment_ids]
     context["new_ids"] = set(exc.comment_ids)
     if not request.htmx:
