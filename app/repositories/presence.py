@@ -1,4 +1,5 @@
-"""Tenant-scoped presence heartbeats on tickets, and the cheap reads a ticket page's live poll makes."""
+"""Tenant-scoped presence heartbeats on tickets: who is viewing or typing (the live poll's other reads are the
+ticket repository's)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -7,7 +8,6 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
-from app.models import Comment, Ticket, TicketActivity
 from app.models.presence import TicketPresence
 
 
@@ -55,33 +55,5 @@ class PresenceRepository:
                    TicketPresence.seen_at >= since)
             .options(selectinload(TicketPresence.user))
             .order_by(TicketPresence.user_id)
-        )
-        return list(self.session.scalars(stmt))
-
-    # -- what changed on a ticket, cheaply --------------------------------------------------------
-    def ticket_stamp(self, number: int) -> tuple[int, datetime] | None:
-        """(id, updated_at) of the tenant's ticket: all a poll needs when nothing changed."""
-        row = self.session.execute(
-            select(Ticket.id, Ticket.updated_at).where(Ticket.tenant_id == self.tenant_id, Ticket.number == number)
-        ).first()
-        return (row.id, row.updated_at) if row else None
-
-    def comments_after(self, ticket_id: int, *, after_id: int | None = None,
-                       after_time: datetime | None = None) -> list[Comment]:
-        stmt = select(Comment).where(Comment.tenant_id == self.tenant_id, Comment.ticket_id == ticket_id)
-        if after_id is not None:
-            stmt = stmt.where(Comment.id > after_id)
-        if after_time is not None:
-            stmt = stmt.where(Comment.created_at > after_time)
-        return list(self.session.scalars(stmt.order_by(Comment.created_at, Comment.id)
-                                         .options(selectinload(Comment.author))))
-
-    def activities_after(self, ticket_id: int, after_time: datetime) -> list[TicketActivity]:
-        stmt = (
-            select(TicketActivity)
-            .where(TicketActivity.tenant_id == self.tenant_id, TicketActivity.ticket_id == ticket_id,
-                   TicketActivity.created_at > after_time)
-            .order_by(TicketActivity.created_at, TicketActivity.id)
-            .options(selectinload(TicketActivity.actor))
         )
         return list(self.session.scalars(stmt))

@@ -232,14 +232,24 @@ class TicketRepository:
             raise ValueError("malformed cursor") from exc
 
     # -- conversation and activity -----------------------------------------------
-    def comments(self, ticket: Ticket) -> list[Comment]:
-        stmt = (
-            select(Comment)
-            .where(Comment.tenant_id == self.tenant_id, Comment.ticket_id == ticket.id)
-            .order_by(Comment.created_at, Comment.id)
-            .options(selectinload(Comment.author))
-        )
-        return list(self.session.scalars(stmt))
+    def comments(self, ticket: Ticket | int, *, after_id: int | None = None,
+                 after_time: datetime | None = None) -> list[Comment]:
+        """The conversation in order; only what came after a comment id or a time, when given."""
+        ticket_id = ticket if isinstance(ticket, int) else ticket.id
+        stmt = select(Comment).where(Comment.tenant_id == self.tenant_id, Comment.ticket_id == ticket_id)
+        if after_id is not None:
+            stmt = stmt.where(Comment.id > after_id)
+        if after_time is not None:
+            stmt = stmt.where(Comment.created_at > after_time)
+        return list(self.session.scalars(stmt.order_by(Comment.created_at, Comment.id)
+                                         .options(selectinload(Comment.author))))
+
+    def stamp(self, number: int) -> tuple[int, datetime] | None:
+        """(id, updated_at) of the ticket numbered ``number``: all a live poll needs when nothing changed."""
+        row = self.session.execute(
+            select(Ticket.id, Ticket.updated_at).where(Ticket.tenant_id == self.tenant_id, Ticket.number == number)
+        ).first()
+        return (row.id, row.updated_at) if row else None
 
     def comments_page(self, ticket: Ticket, page: int, limit: int) -> Page:
         stmt = (
@@ -250,14 +260,14 @@ class TicketRepository:
         )
         return paginate(self.session, stmt, page, limit)
 
-    def activities(self, ticket: Ticket) -> list[TicketActivity]:
-        stmt = (
-            select(TicketActivity)
-            .where(TicketActivity.tenant_id == self.tenant_id, TicketActivity.ticket_id == ticket.id)
-            .order_by(TicketActivity.created_at, TicketActivity.id)
-            .options(selectinload(TicketActivity.actor))
-        )
-        return list(self.session.scalars(stmt))
+    def activities(self, ticket: Ticket | int, *, after_time: datetime | None = None) -> list[TicketActivity]:
+        ticket_id = ticket if isinstance(ticket, int) else ticket.id
+        stmt = select(TicketActivity).where(TicketActivity.tenant_id == self.tenant_id,
+                                            TicketActivity.ticket_id == ticket_id)
+        if after_time is not None:
+            stmt = stmt.where(TicketActivity.created_at > after_time)
+        return list(self.session.scalars(stmt.order_by(TicketActivity.created_at, TicketActivity.id)
+                                         .options(selectinload(TicketActivity.actor))))
 
     def add_comment(self, comment: Comment) -> Comment:
         comment.tenant_id = self.tenant_id

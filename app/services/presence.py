@@ -66,7 +66,7 @@ def heartbeat(uow: UnitOfWork, number: int, state: str) -> None:
     """Record that the acting person has the ticket open (``viewing``), is typing, or left it."""
     if state not in STATES:
         raise ValidationFailed.one("state", f"Must be one of: {', '.join(STATES)}.")
-    stamp = presence_of(uow).ticket_stamp(number)
+    stamp = uow.tickets.stamp(number)
     if stamp is None:
         raise TicketNotFound(number)
     me = uow.actor.user_id
@@ -102,7 +102,7 @@ def signature(found: list[Viewer]) -> str:
 
 def live_state(uow: UnitOfWork, number: int, since: str | None, presence: str | None) -> LiveState:
     """What changed on the ticket and in its presence list since the page drew version ``since``."""
-    stamp = presence_of(uow).ticket_stamp(number)
+    stamp = uow.tickets.stamp(number)
     if stamp is None:
         raise TicketNotFound(number)
     ticket_id, updated_at = stamp
@@ -114,8 +114,8 @@ def live_state(uow: UnitOfWork, number: int, since: str | None, presence: str | 
     seen_at = parse_version(since)
     if state.ticket_changed and seen_at is not None:
         me = uow.actor.user_id
-        state.new_comments = [c for c in presence_of(uow).comments_after(ticket_id, after_time=seen_at)
+        state.new_comments = [c for c in uow.tickets.comments(ticket_id, after_time=seen_at)
                               if c.author_id != me]
-        state.new_activities = [a for a in presence_of(uow).activities_after(ticket_id, seen_at)
+        state.new_activities = [a for a in uow.tickets.activities(ticket_id, after_time=seen_at)
                                 if a.actor_id != me]
     return state

@@ -33,7 +33,7 @@ def send_reply(uow: UnitOfWork, number: int, *, body: str, public: bool, seen_co
         macro_service.get_macro(uow, macro_id)  # another tenant's macro: NotFound before anything is written
     comment = comment_service.add_comment(uow, number, body=body, public=public)  # validates, locks the ticket
     if seen_comment_id is not None:
-        later = presence.presence_of(uow).comments_after(comment.ticket_id, after_id=seen_comment_id)
+        later = uow.tickets.comments(comment.ticket_id, after_id=seen_comment_id)
         others = [c.id for c in later if c.author_id != uow.actor.user_id]
         if others:
             newest = max(c.id for c in later if c.id != comment.id)
