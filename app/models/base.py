@@ -5,6 +5,8 @@ from datetime import datetime, timezone
 
 from sqlalchemy import DateTime, TypeDecorator
 
+MAX_ID = 2**31 - 1  # ids and ticket numbers are 32-bit integers in the database
+
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)

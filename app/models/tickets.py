@@ -11,6 +11,7 @@ from app.models.base import UTCDateTime, utcnow
 from app.models.tenancy import User
 
 STATUSES = ("new", "open", "pending", "on_hold", "solved", "closed")
+OPEN_STATUSES = ("new", "open", "pending", "on_hold")  # not yet solved or closed
 PRIORITIES = ("low", "normal", "high", "urgent")
 
 

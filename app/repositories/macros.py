@@ -5,9 +5,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.errors import NotFound
+from app.models.base import MAX_ID
 from app.models.macros import Macro
-
-MAX_ID = 2**31 - 1  # ids are 32-bit in the database
 
 
 class MacroRepository:

@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.errors import NotFound
 from app.models import BusinessCalendar, OutboxEvent, SlaEvent, SlaPolicy, Tenant, Ticket, TicketTag
+from app.models.tickets import OPEN_STATUSES
 
-OPEN_STATUSES = ("new", "open", "pending", "on_hold")
 
 
 @dataclass(frozen=True)

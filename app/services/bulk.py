@@ -134,8 +134,7 @@ def _effective(ticket, changes: BulkChanges) -> dict:
         effective["assignee_id"] = changes.assignee_id
     if changes.add_tags or changes.remove_tags:
         current = ticket.tags
-        tags = [t for t in current if t not in changes.remove_tags]
-        tags += [t for t in changes.add_tags if t not in tags]
+        tags = ticket_service.merged_tags(current, changes.add_tags, changes.remove_tags)
         if sorted(tags) != sorted(current):
             effective["tags"] = tags
     return effective

@@ -77,8 +77,7 @@ def apply_actions(uow: UnitOfWork, number: int, macro_id: int) -> Macro:
     if macro.set_status:
         changes["status"] = macro.set_status
     if macro.tags:
-        ticket = uow.tickets.get(number, for_update=True)
-        changes["tags"] = ticket.tags + [t for t in macro.tags if t not in ticket.tags]
+        changes["tags"] = ticket_service.merged_tags(uow.tickets.get(number).tags, macro.tags)
     if changes:
         ticket_service.update_ticket(uow, number, changes)
     return macro

@@ -18,6 +18,7 @@ from typing import Mapping, Sequence
 
 from app.errors import Conflict, PermissionDenied, ValidationFailed
 from app.models.base import utcnow
+from app.models.tickets import OPEN_STATUSES
 from app.models.views import SavedView
 from app.repositories.tickets import TicketFilter
 from app.repositories.unit_of_work import UnitOfWork
@@ -26,7 +27,6 @@ from app.services.validation import MAX_ID, Errors, clean_text
 
 FILTER_KEYS = ("status", "priority", "assignee", "tag", "q", "sla", "sort")
 MULTI_KEYS = ("status", "priority")
-UNSOLVED = ("new", "open", "pending", "on_hold")
 MAX_VIEWS = 10
 NAME_MAX = 60
 
@@ -39,8 +39,8 @@ class DefaultView:
 
 
 DEFAULT_VIEWS = (
-    DefaultView("mine", "My open tickets", {"status": list(UNSOLVED), "assignee": ["me"]}),
-    DefaultView("unassigned", "Unassigned", {"status": list(UNSOLVED), "assignee": ["unassigned"]}),
+    DefaultView("mine", "My open tickets", {"status": list(OPEN_STATUSES), "assignee": ["me"]}),
+    DefaultView("unassigned", "Unassigned", {"status": list(OPEN_STATUSES), "assignee": ["unassigned"]}),
     DefaultView("due-soon", "Due soon", {"sla": ["due_soon"], "sort": ["due"]}),
     DefaultView("breached", "Breached", {"sla": ["breached"], "sort": ["due"]}),
 )

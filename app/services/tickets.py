@@ -191,6 +191,12 @@ def reopen_for_reply(uow: UnitOfWork, ticket: Ticket, *, public: bool, by_agent:
     return None
 
 
+def merged_tags(current: list[str], add=(), remove=()) -> list[str]:
+    """A ticket's tags after adding and removing some: order kept, added ones at the end, no repeats."""
+    tags = [t for t in current if t not in remove]
+    return tags + [t for t in dict.fromkeys(add) if t not in tags]
+
+
 def check_filter(errors: Errors, f: TicketFilter) -> None:
     """The queue's rules for a filter's values, for every caller (queue, API, saved views, bulk)."""
     for status in f.statuses:

@@ -5,9 +5,10 @@ import re
 
 from email_validator import EmailNotValidError, validate_email
 
+from app.models.base import MAX_ID  # noqa: F401  (services check ids against it)
+
 TAG_RE = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,49}$")
 MAX_TAGS = 20
-MAX_ID = 2**31 - 1  # ids and ticket numbers are 32-bit integers in the database
 
 
 class Errors:
