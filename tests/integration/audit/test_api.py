@@ -1,7 +1,7 @@
 """GET /api/v1/audit: roles, row shape, filters, paging, 422s, isolation, OpenAPI."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
