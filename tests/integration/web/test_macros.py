@@ -85,7 +85,9 @@ def test_inline_errors_keep_the_input_and_save_nothing(app, acme, lead_client, d
     for field in ("name", "body", "set_status", "add_tags"):
         assert re.search(rf'<span class="error" id="{field}-error">', html), field
     assert "Unknown placeholder {{requester.phone}}" in html
-    assert re.search(r'<textarea[^>]*aria-invalid="true"[^>]*name="body"', html) or 'aria-invalid="true"' in html
+    for field in ("name", "body", "set_status", "add_tags"):  # each field says it is invalid, for screen readers
+        tag = re.search(rf'<(?:input|textarea|select)[^>]*\bname="{field}"[^>]*>', html).group(0)
+        assert 'aria-invalid="true"' in tag and f"{field}-error" in tag, tag
     assert "Hi {{requester.phone}}</textarea>" in html  # the draft is kept
     assert _macros(db_read, acme) == []
 
