@@ -91,16 +91,3 @@ def test_another_tenants_change_does_not_touch_this_total(app, acme, globex, acm
         make_ticket(globex)
     assert counted(app, acme_api) == (1, False)  # still remembered: globex's change is not acme's
     assert counted(app, globex_api) == (2, True)
-
-
-def test_the_setting_reaches_the_store(tmp_path):
-    from app import create_app
-
-    try:
-        create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/off.db",
-                    "TICKET_COUNT_CACHE": False})
-        assert not ticket_counts.enabled()
-        create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/on.db"})
-        assert ticket_counts.enabled()
-    finally:
-        ticket_counts.configure(True)
