@@ -43,7 +43,7 @@ class TicketCollection(MethodView):
         cursor = args.get("cursor")
         page = tickets.list_tickets(api_uow(), queue_filter(args), page=args["page"], limit=args["limit"],
                                     cursor=cursor or None, use_cursor=cursor is not None,
-                                    with_assignees=False)  # TicketSchema shows assigneeId only
+                                    detail=True)
         return paged(page)
 
     @blp.arguments(TicketCreateSchema)

@@ -214,9 +214,9 @@ def check_filter(errors: Errors, f: TicketFilter) -> None:
 
 
 def list_tickets(uow: UnitOfWork, f: TicketFilter, *, page: int = 1, limit: int = 20, cursor: str | None = None,
-                 use_cursor: bool = False, with_assignees: bool = True) -> Page:
-    """A page of the queue. ``with_assignees=False``: ``ticket.assignee`` is not loaded (the API shows
-    only ``assigneeId``), one query less per page."""
+                 use_cursor: bool = False, detail: bool = False) -> Page:
+    """A page of the queue as TicketRows (repositories.tickets): the queue's columns, or every column
+    with ``detail`` (the API)."""
     errors = Errors()
     check_filter(errors, f)
     if not 1 <= limit <= MAX_LIMIT:
@@ -228,10 +228,10 @@ def list_tickets(uow: UnitOfWork, f: TicketFilter, *, page: int = 1, limit: int 
     errors.raise_if_any()
     if use_cursor or cursor:
         try:
-            return uow.tickets.list_after(f, cursor, limit, with_assignees=with_assignees)
+            return uow.tickets.list_after(f, cursor, limit, detail=detail)
         except ValueError as exc:
             raise ValidationFailed.one("cursor", str(exc).capitalize() + ".") from exc
-    return uow.tickets.list(f, page, limit, with_assignees=with_assignees)
+    return uow.tickets.list(f, page, limit, detail=detail)
 
 
 # -- helpers --------------------------------------------------------------------------
