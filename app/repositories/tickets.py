@@ -36,17 +36,12 @@ LIST_COLUMNS = ("id", "number", "subject", "status", "priority", "requester_name
 
 
 class TicketRow:
-    """A ticket in a list: the columns of a Core row (``row.subject``), its sorted tags, and
-    ``assignee_name`` (None when unassigned). Read-only: changes go through Ticket."""
-
-    __slots__ = ("_row", "tags")
+    """A ticket in a list: the columns of a Core row as attributes (``row.subject``), its sorted ``tags``
+    and, in the queue, ``assignee_name`` (None when unassigned). Read-only: changes go through Ticket."""
 
     def __init__(self, row, tags: list[str]):
-        self._row = row
+        self.__dict__.update(row._mapping)
         self.tags = tags
-
-    def __getattr__(self, name: str):
-        return getattr(self._row, name)
 
 
 @dataclass
@@ -187,12 +182,17 @@ class TicketRepository:
         return selectinload(Ticket.tag_rows), selectinload(Ticket.assignee).lazyload(User.tenant)
 
     def _rows(self, stmt, detail: bool):
-        """``stmt`` (a filtered, ordered, limited select of tickets) as TicketRows, read through Core: the
-        listed columns, the assignee's name by a join, then the page's tags in one more query. The ORM
-        cost ~2 ms a page (identity map, relationship loaders); these lists change nothing."""
-        columns = Ticket.__table__.c if detail else [Ticket.__table__.c[name] for name in LIST_COLUMNS]
-        stmt = stmt.with_only_columns(*columns, User.name.label("assignee_name")).outerjoin_from(
-            Ticket, User, User.id == Ticket.assignee_id)
+        """``stmt`` (a filtered, ordered, limited select of tickets) as TicketRows, read through Core: every
+        column (``detail``, the API) or LIST_COLUMNS and the assignee's name (the queue), then the page's
+        tags in one more query. The ORM cost ~2 ms a page (identity map, relationship loaders); lists
+        change nothing. The name is a scalar subquery, not a join: the database looks it up for the rows
+        returned only, where a join also ran for every row an OFFSET skips (page 4,000: 41 ms, not 5)."""
+        if detail:
+            stmt = stmt.with_only_columns(*Ticket.__table__.c)
+        else:
+            name = select(User.name).where(User.id == Ticket.assignee_id).correlate(Ticket).scalar_subquery()
+            columns = [Ticket.__table__.c[column] for column in LIST_COLUMNS]
+            stmt = stmt.with_only_columns(*columns, name.label("assignee_name"))
         rows = self.session.execute(stmt).all()
         tags: dict[int, list[str]] = {row.id: [] for row in rows}
         if rows:  # by the primary key (ticket_id, tag); the ids are this tenant's, read above

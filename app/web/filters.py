@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-from flask import Flask, g
+from flask import Flask, g, url_for
 from flask_login import current_user
 
 from app.models.tickets import PRIORITIES, STATUSES
@@ -54,6 +54,15 @@ def timeago(value: datetime | None) -> str:
     return "just now"
 
 
+def ticket_href(number: int) -> str:
+    """``url_for("tickets.show", number=number)`` for lists: the URL is built once per request, then each
+    row only appends its number (url_for per row was a tenth of a queue page's rendering)."""
+    prefix = g.get("_ticketry_ticket_href")
+    if prefix is None:
+        prefix = g._ticketry_ticket_href = url_for("tickets.show", number=1)[:-1]
+    return f"{prefix}{number}"
+
+
 def page_window(current: int, total: int, radius: int = 2) -> list[int | None]:
     """Page numbers to link: the first, the last, and a few around the current one; None marks a gap."""
     pages = sorted({1, total, *range(max(1, current - radius), min(total, current + radius) + 1)})
@@ -75,6 +84,7 @@ def register_filters(app: Flask) -> None:
         priority_label=lambda p: PRIORITY_LABELS.get(p, p),
     )
     app.jinja_env.globals.update(STATUSES=STATUSES, PRIORITIES=PRIORITIES, STATUS_LABELS=STATUS_LABELS,
-                                 PRIORITY_LABELS=PRIORITY_LABELS, page_window=page_window)
+                                 PRIORITY_LABELS=PRIORITY_LABELS, page_window=page_window,
+                                 ticket_href=ticket_href)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -71,7 +71,7 @@ def index():
             errors, status = exc.errors, 422
     elif errors:
         status = 422
-    context = dict(page=page, form=form, errors=errors, people=uow.users.active(),
+    context = dict(page=page, form=form, errors=errors, people=uow.users.choices(),
                    params=lambda **o: _params(form, **o))
     if request.htmx and request.htmx.target == "search-results":
         return render_block("search/index.html", "results", **context), status

@@ -6,6 +6,7 @@ from datetime import date
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from markupsafe import Markup
 from jinja2_fragments.flask import render_block
 
 from app.errors import Conflict, ValidationFailed
@@ -62,6 +63,22 @@ def sla_status(ticket) -> SlaStatus:
         seconds = int((ticket.sla_due_at - now).total_seconds())
         detail = f"{duration(seconds)} left" if seconds >= 0 else f"overdue {duration(seconds)}"
     return SlaStatus(state, STATE_LABELS.get(state, state), detail)
+
+
+_NO_SLA = Markup('<span class="muted small">—</span>')
+_BADGE = Markup('<span class="sla sla-{}">{}</span>')
+_LEFT = Markup('<span class="sla-left">{}</span>')
+
+
+@bp.app_template_global()
+def sla_badge(ticket) -> Markup:
+    """The SLA badge of a ticket in a list ("At risk" + "2 h left"). A function rather than a macro: the
+    queue draws one per row, and a macro call cost five times as much. Every value is escaped."""
+    status = sla_status(ticket)
+    if status.state == "none":
+        return _NO_SLA
+    badge = _BADGE.format(status.state, status.label)
+    return badge + _LEFT.format(status.detail) if status.detail else badge
 
 
 @bp.app_template_global()

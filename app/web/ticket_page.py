@@ -18,7 +18,7 @@ from app.web.macro_forms import ReplyForm
 def ticket_context(uow: UnitOfWork, number: int, **extra) -> dict:
     """Everything the ticket page (tickets/show.html) and its fragments render."""
     ticket = ticket_service.get_ticket(uow, number)
-    people = uow.users.active()
+    people = uow.users.choices()
     context = dict(
         ticket=ticket,
         comments=uow.tickets.comments(ticket),

@@ -46,7 +46,7 @@ def _queue_context(f: TicketFilter, form: dict, **extra) -> dict:
     since = utcnow()  # before the query: a change committed while it runs still shows up as new
     uow = page_uow()
     page = ticket_service.list_tickets(uow, f, page=request.args.get("page", 1, type=int), limit=PAGE_SIZE)
-    context = dict(page=page, form=form, people=uow.users.active(), query=lambda **o: _query_string(form, **o),
+    context = dict(page=page, form=form, people=uow.users.choices(), query=lambda **o: _query_string(form, **o),
                    since=since.isoformat(), bulk_limit=bulk_service.BULK_LIMIT, selected=set(), bulk_message=None,
                    bulk_error=None)
     context.update(extra)
@@ -141,7 +141,7 @@ def _bulk_changes(data) -> bulk_service.BulkChanges:
 def new():
     form = TicketForm()
     uow_reader = page_uow()
-    form.assignee_id.choices = [("", "Unassigned")] + [(str(u.id), u.name) for u in uow_reader.users.active()]
+    form.assignee_id.choices = [("", "Unassigned")] + [(str(u.id), u.name) for u in uow_reader.users.choices()]
     if request.method == "POST":
         if form.validate():
             try:

@@ -1,0 +1,74 @@
+"""What each queue row shows, now that rows are read through Core (TicketRow) and drawn with the
+ticket_href and sla_badge globals instead of url_for and a macro."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from types import SimpleNamespace
+
+from flask import url_for
+from sqlalchemy import update
+
+from app.models.base import utcnow
+from tests.conftest import make_ticket
+
+
+def _row(html: str, number: int) -> str:
+    return re.search(rf'<tr id="ticket-{number}">(.*?)</tr>', html, re.S).group(1)
+
+
+def test_row_cells(app, acme, agent_client):
+    from app.extensions import db
+    from app.models import Ticket, User
+
+    with app.app_context():
+        make_ticket(acme, subject="Assigned <b>bold</b>", assignee_id=acme.lead.id, tags="zeta, alpha")
+        make_ticket(acme, subject="Nobody's")
+        make_ticket(acme, subject="Renamed agent", assignee_id=acme.agent.id)
+        db.session.execute(update(Ticket).where(Ticket.tenant_id == acme.tenant.id, Ticket.number == 2)
+                           .values(sla_state="ok", sla_due_at=utcnow() - timedelta(minutes=5)))
+        db.session.execute(update(Ticket).where(Ticket.tenant_id == acme.tenant.id, Ticket.number == 1)
+                           .values(sla_state="none", sla_due_at=None))
+        db.session.execute(update(User).where(User.id == acme.agent.id).values(name="Ann Former"))
+        db.session.commit()
+    html = agent_client.get("/tickets").get_data(as_text=True)
+
+    first = _row(html, 1)
+    assert '<a href="/tickets/1">Assigned &lt;b&gt;bold&lt;/b&gt;</a>' in first
+    assert f"<td>{acme.lead.name}</td>" in first
+    assert re.findall(r'<span class="tag">(.*?)</span>', first) == ["alpha", "zeta"]
+    assert '<span class="muted small">—</span>' in first  # no SLA
+
+    second = _row(html, 2)
+    assert '<span class="muted">Unassigned</span>' in second
+    assert '<span class="sla sla-breached">Breached</span><span class="sla-left">overdue 5 min</span>' in second \
+        or '<span class="sla sla-breached">Breached</span><span class="sla-left">overdue 4 min</span>' in second
+    assert re.findall(r'<span class="tag">', second) == []
+
+    assert "Ann Former" in _row(html, 3)  # the name as it is now, read with the row
+
+
+def test_ticket_href_is_url_for(app):
+    for base in ("http://localhost/", "http://localhost/helpdesk/"):
+        with app.test_request_context("/", base_url=base):
+            for number in (1, 7, 10, 2**31 - 1):
+                from app.web.filters import ticket_href
+
+                assert ticket_href(number) == url_for("tickets.show", number=number)
+
+
+def test_sla_badge_states(app):
+    from app.web.sla import sla_badge
+
+    now = utcnow()
+    ticket = dict(sla_due_at=None, reply_warn_at=None, resolution_warn_at=None)
+    with app.app_context():
+        assert sla_badge(SimpleNamespace(sla_state="none", **ticket)) == '<span class="muted small">—</span>'
+        assert sla_badge(SimpleNamespace(sla_state="done", **ticket)) == '<span class="sla sla-done">Done</span>'
+        ok = sla_badge(SimpleNamespace(**{**ticket, "sla_state": "ok",
+                                          "sla_due_at": now + timedelta(hours=2, minutes=1)}))
+        assert ok in ('<span class="sla sla-ok">On track</span><span class="sla-left">2 h 1 min left</span>',
+                      '<span class="sla sla-ok">On track</span><span class="sla-left">2 h left</span>')
+        at_risk = sla_badge(SimpleNamespace(**{**ticket, "sla_state": "ok", "sla_due_at": now + timedelta(days=3),
+                                               "reply_warn_at": now - timedelta(seconds=1)}))
+        assert at_risk.startswith('<span class="sla sla-at_risk">At risk</span><span class="sla-left">')
