@@ -80,6 +80,11 @@ class TokenBlueprint(Blueprint):
         self.register_error_handler(ValidationFailed, validation_failed)
         self._prepare_doc_cbks.append(self._prepare_auth_doc)
 
+    def arguments(self, schema, *args, **kwargs):
+        """As flask-smorest's, but a schema class is made into its instance once, here: given the class,
+        webargs builds a new instance on every request (0.1 ms of the ticket list's 3)."""
+        return super().arguments(schema() if isinstance(schema, type) else schema, *args, **kwargs)
+
     @staticmethod
     def _prepare_auth_doc(doc, doc_info, **kwargs):
         doc["security"] = SECURITY
