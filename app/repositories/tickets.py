@@ -236,10 +236,11 @@ class TicketRepository:
         """How many tickets ``base`` (the filter, unsorted) matches; see repositories/ticket_counts.py."""
         if f.sla is not None or not ticket_counts.enabled():
             return count(self.session, base)
-        seq, head = self.session.execute(
-            select(Tenant.audit_seq, Tenant.audit_head).where(Tenant.id == self.tenant_id)).one()
-        key = (id(self.session.get_bind()), self.tenant_id, seq, head, tuple(f.statuses), tuple(f.priorities),
-               f.assignee_id, f.unassigned, f.tag, f.text)
+        # The tenant row came with the signed-in user or the API token, in this transaction: the
+        # identity map gives its audit position without another query.
+        tenant = self.session.get(Tenant, self.tenant_id)
+        key = (id(self.session.get_bind()), self.tenant_id, tenant.audit_seq, tenant.audit_head,
+               tuple(f.statuses), tuple(f.priorities), f.assignee_id, f.unassigned, f.tag, f.text)
         return ticket_counts.remembered(key, lambda: count(self.session, base))
 
     @staticmethod

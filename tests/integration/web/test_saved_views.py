@@ -176,13 +176,14 @@ def test_sidebar_queries_one_per_view_and_no_more(app, agent_client, lead_client
         html = _sidebar(agent_client)
     assert len(_counts(html)) == 8
     # Saving views changed the workspace, so the first load counts each distinct filter once (the three
-    # "Mine" views share one); later loads read remembered counts by their key (one query per view),
-    # except the two SLA views, which the clock moves: counted every time.
+    # "Mine" views share one); later loads read remembered counts by their key (the tenant's audit
+    # position, loaded with the signed-in user: no query), except the two SLA views, which the clock
+    # moves: counted every time.
     def counts(statements):
         return [s for s in statements if "count(" in s.lower() and "tickets" in s]
 
     assert len(counts(first)) == 6
-    assert len(more) == len(few) + 4  # one query per added view: no N+1 on owners or tickets
+    assert len(more) == len(few)  # no query per added view: no N+1 on owners, tickets or counts
     assert len(counts(more)) == 2 and all("sla_" in s for s in counts(more))
 
 
