@@ -1,8 +1,8 @@
 """Tenant-scoped queries for people and tokens, plus the two cross-tenant lookups of sign-in."""
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.orm import Session, contains_eager, lazyload
 
 from app.errors import NotFound
 from app.models import ApiToken, Tenant, User
@@ -105,8 +105,15 @@ def user_for_session(session: Session, user_id: int) -> User | None:
     return session.get(User, user_id)
 
 
+# Built once (every API request runs it); see repositories/security.py's _SESSION_BY_HASH.
+_TOKEN_BY_HASH = (select(ApiToken).join(ApiToken.user).join(User.tenant)
+                  .options(contains_eager(ApiToken.user).contains_eager(User.tenant))
+                  .where(ApiToken.token_hash == bindparam("token_hash")))
+
+
 def token_by_hash(session: Session, token_hash: str) -> ApiToken | None:
-    return session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash))
+    """The token with its user and the user's tenant, in one query."""
+    return session.scalar(_TOKEN_BY_HASH, {"token_hash": token_hash})
 
 
 def touch_token(session: Session, token_id: int) -> None:
