@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from app.errors import TicketNotFound
@@ -33,6 +33,19 @@ _SLA_RUNNING = ("ok", "at_risk", "paused")
 # reads. The API lists every column (detail=True).
 LIST_COLUMNS = ("id", "number", "subject", "status", "priority", "requester_name", "requester_email", "assignee_id",
                 "created_at", "updated_at", "sla_state", "sla_due_at", "reply_warn_at", "resolution_warn_at")
+
+
+# The tags of a page of tickets, by the primary key (ticket_id, tag); built once (every list runs it).
+_TAGS_OF = (select(TicketTag.ticket_id, TicketTag.tag)
+            .where(TicketTag.ticket_id.in_(bindparam("ids", expanding=True)))
+            .order_by(TicketTag.ticket_id, TicketTag.tag))
+
+
+# What the lists select (built once): the queue's columns with the assignee's name, or every column.
+_ASSIGNEE_NAME = select(User.name).where(User.id == Ticket.assignee_id).correlate(Ticket).scalar_subquery()
+_LIST_SELECT = select(*(Ticket.__table__.c[column] for column in LIST_COLUMNS),
+                      _ASSIGNEE_NAME.label("assignee_name"))
+_DETAIL_SELECT = select(*Ticket.__table__.c)
 
 
 class TicketRow:
@@ -94,8 +107,9 @@ class TicketRepository:
         ticket.tag_rows = [keep.get(t) or TicketTag(tag=t, tenant_id=self.tenant_id) for t in tags]
 
     # -- the queue ------------------------------------------------------------
-    def _filtered(self, f: TicketFilter):
-        stmt = select(Ticket).where(Ticket.tenant_id == self.tenant_id)
+    def _filtered(self, f: TicketFilter, stmt=None):
+        """``stmt`` (by default ``select(Ticket)``) narrowed to this tenant's tickets matching ``f``."""
+        stmt = (select(Ticket) if stmt is None else stmt).where(Ticket.tenant_id == self.tenant_id)
         if f.statuses:
             stmt = stmt.where(Ticket.status.in_(f.statuses))
         if f.priorities:
@@ -133,7 +147,7 @@ class TicketRepository:
 
     def count(self, f: TicketFilter) -> int:
         """How many tickets match (a saved view's count): the same remembered total as the queue's."""
-        return self._total(f, self._filtered(f))
+        return self._total(f)
 
     def count_updated_since(self, f: TicketFilter, since: datetime, shown: list[int] = ()) -> int:
         """Tickets changed after ``since`` that match the filter, or are among the ``shown`` numbers
@@ -181,67 +195,59 @@ class TicketRepository:
         """What a change reads: the tags, and the assignee (whose tenant is this one, already loaded)."""
         return selectinload(Ticket.tag_rows), selectinload(Ticket.assignee).lazyload(User.tenant)
 
-    def _rows(self, stmt, detail: bool):
-        """``stmt`` (a filtered, ordered, limited select of tickets) as TicketRows, read through Core: every
-        column (``detail``, the API) or LIST_COLUMNS and the assignee's name (the queue), then the page's
-        tags in one more query. The ORM cost ~2 ms a page (identity map, relationship loaders); lists
-        change nothing. The name is a scalar subquery, not a join: the database looks it up for the rows
-        returned only, where a join also ran for every row an OFFSET skips (page 4,000: 41 ms, not 5)."""
-        if detail:
-            stmt = stmt.with_only_columns(*Ticket.__table__.c)
-        else:
-            name = select(User.name).where(User.id == Ticket.assignee_id).correlate(Ticket).scalar_subquery()
-            columns = [Ticket.__table__.c[column] for column in LIST_COLUMNS]
-            stmt = stmt.with_only_columns(*columns, name.label("assignee_name"))
-        rows = self.session.execute(stmt).all()
+    def _rows(self, f: TicketFilter, detail: bool, *conditions, offset: int = 0, limit: int):
+        """The tickets matching ``f`` and ``conditions``, in the filter's order, as TicketRows, read through
+        Core: every column (``detail``, the API) or LIST_COLUMNS and the assignee's name (the queue), then
+        the page's tags in one more query. The ORM cost ~2 ms a page (identity map, relationship
+        loaders); lists change nothing. The name is a scalar subquery, not a join: the database looks it
+        up for the rows returned only, where a join also ran for every row an OFFSET skips (page 4,000:
+        41 ms, not 5)."""
+        _, order = self._order(f)
+        stmt = self._filtered(f, _DETAIL_SELECT if detail else _LIST_SELECT).where(*conditions).order_by(*order)
+        rows = self.session.execute(stmt.limit(limit).offset(offset or None)).all()
         tags: dict[int, list[str]] = {row.id: [] for row in rows}
-        if rows:  # by the primary key (ticket_id, tag); the ids are this tenant's, read above
-            for ticket_id, tag in self.session.execute(
-                    select(TicketTag.ticket_id, TicketTag.tag).where(TicketTag.ticket_id.in_(tags))
-                    .order_by(TicketTag.ticket_id, TicketTag.tag)):
+        if rows:  # the ids are this tenant's, read above
+            for ticket_id, tag in self.session.execute(_TAGS_OF, {"ids": list(tags)}):
                 tags[ticket_id].append(tag)
         return [TicketRow(row, tags[row.id]) for row in rows]
 
     def list(self, f: TicketFilter, page: int, limit: int, *, detail: bool = False) -> Page:
         """An offset page of TicketRows; ``detail``: every column (the API), else LIST_COLUMNS (the queue)."""
-        _, order = self._order(f)
-        base = self._filtered(f)
         page = min(max(1, page), MAX_PAGE)
-        rows = self._rows(base.order_by(*order).limit(limit).offset((page - 1) * limit), detail)
-        return Page(items=rows, page=page, limit=limit, total=self._total(f, base))
+        rows = self._rows(f, detail, offset=(page - 1) * limit, limit=limit)
+        return Page(items=rows, page=page, limit=limit, total=self._total(f))
 
     def list_after(self, f: TicketFilter, cursor: str | None, limit: int, *, detail: bool = False) -> Page:
         """Keyset page: rows strictly after the cursor in the sort order; stable while tickets are added."""
-        column, order = self._order(f)
-        base = self._filtered(f)
-        stmt = base
+        column, _ = self._order(f)
+        after = []
         if cursor:
             key, last_id = self._decode(f, cursor)
             if f.sort in ASCENDING_SORTS:
-                stmt = stmt.where(self._after_ascending(column, key, last_id))
+                after = [self._after_ascending(column, key, last_id)]
             else:
                 # ``column <= key`` is implied by the OR, but without it SQLite walks the index from the
                 # top and filters row by row: a cursor 80,000 rows deep cost as much as OFFSET 80000.
-                stmt = stmt.where(column <= key, or_(column < key, and_(column == key, Ticket.id < last_id)))
-        rows = self._rows(stmt.order_by(*order).limit(limit + 1), detail)
+                after = [column <= key, or_(column < key, and_(column == key, Ticket.id < last_id))]
+        rows = self._rows(f, detail, *after, limit=limit + 1)
         next_cursor = None
         if len(rows) > limit:
             rows = rows[:limit]
             last = rows[-1]
             next_cursor = self._encode(f, last)
-        return Page(items=rows, page=1, limit=limit, total=self._total(f, base),
+        return Page(items=rows, page=1, limit=limit, total=self._total(f),
                     next_cursor=next_cursor, extra={"cursor": True})
 
-    def _total(self, f: TicketFilter, base) -> int:
-        """How many tickets ``base`` (the filter, unsorted) matches; see repositories/ticket_counts.py."""
+    def _total(self, f: TicketFilter) -> int:
+        """How many tickets match the filter; see repositories/ticket_counts.py."""
         if f.sla is not None or not ticket_counts.enabled():
-            return count(self.session, base)
+            return count(self.session, self._filtered(f))
         # The tenant row came with the signed-in user or the API token, in this transaction: the
         # identity map gives its audit position without another query.
         tenant = self.session.get(Tenant, self.tenant_id)
         key = (id(self.session.get_bind()), self.tenant_id, tenant.audit_seq, tenant.audit_head,
                tuple(f.statuses), tuple(f.priorities), f.assignee_id, f.unassigned, f.tag, f.text)
-        return ticket_counts.remembered(key, lambda: count(self.session, base))
+        return ticket_counts.remembered(key, lambda: count(self.session, self._filtered(f)))
 
     @staticmethod
     def _encode(f: TicketFilter, ticket: Ticket | TicketRow) -> str:
