@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, g, url_for
 from flask_login import current_user
+from markupsafe import Markup, escape
 
 from app.models.tickets import PRIORITIES, STATUSES
 from app.services.rich_text import render_markdown
@@ -28,7 +29,10 @@ def _zone() -> ZoneInfo:
     return zone
 
 
-def localtime(value: datetime | None, fmt: str = "%d %b %Y, %H:%M") -> str:
+TIME_FORMAT = "%d %b %Y, %H:%M"
+
+
+def localtime(value: datetime | None, fmt: str = TIME_FORMAT) -> str:
     """A UTC datetime shown in the tenant's time zone."""
     if value is None:
         return ""
@@ -39,7 +43,7 @@ def isotime(value: datetime | None) -> str:
     return value.astimezone(timezone.utc).isoformat() if value else ""
 
 
-def timeago(value: datetime | None) -> str:
+def timeago(value: datetime | None, zone: ZoneInfo | None = None) -> str:
     if value is None:
         return ""
     seconds = int((datetime.now(timezone.utc) - value).total_seconds())
@@ -49,9 +53,21 @@ def timeago(value: datetime | None) -> str:
         if seconds >= size:
             n = seconds // size
             if unit == "day" and n > 30:
-                return localtime(value, "%d %b %Y")
+                return value.astimezone(zone or _zone()).strftime("%d %b %Y")
             return f"{n} {unit}{'s' if n != 1 else ''} ago"
     return "just now"
+
+
+def time_tag(value: datetime | None, css: str | None = None) -> Markup | str:
+    """``<time>`` saying how long ago ("5 minutes ago"), the exact time in the tenant's zone as its title
+    and the UTC instant as its datetime: what every list shows for a moment, in one call (the queue
+    draws twenty). Every part is escaped (Markup.format's formatter cost more than the rest)."""
+    if value is None:
+        return ""
+    zone = _zone()
+    attrs = f'class="{escape(css)}" ' if css else ""
+    instant, title = escape(isotime(value)), escape(value.astimezone(zone).strftime(TIME_FORMAT))
+    return Markup(f'<time {attrs}datetime="{instant}" title="{title}">{escape(timeago(value, zone))}</time>')
 
 
 def ticket_href(number: int) -> str:
@@ -80,6 +96,7 @@ def register_filters(app: Flask) -> None:
         localtime=localtime,
         isotime=isotime,
         timeago=timeago,
+        time_tag=time_tag,
         status_label=lambda s: STATUS_LABELS.get(s, s),
         priority_label=lambda p: PRIORITY_LABELS.get(p, p),
     )

@@ -6,7 +6,7 @@ from datetime import date
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from jinja2_fragments.flask import render_block
 
 from app.errors import Conflict, ValidationFailed
@@ -66,8 +66,6 @@ def sla_status(ticket) -> SlaStatus:
 
 
 _NO_SLA = Markup('<span class="muted small">—</span>')
-_BADGE = Markup('<span class="sla sla-{}">{}</span>')
-_LEFT = Markup('<span class="sla-left">{}</span>')
 
 
 @bp.app_template_global()
@@ -77,8 +75,10 @@ def sla_badge(ticket) -> Markup:
     status = sla_status(ticket)
     if status.state == "none":
         return _NO_SLA
-    badge = _BADGE.format(status.state, status.label)
-    return badge + _LEFT.format(status.detail) if status.detail else badge
+    badge = f'<span class="sla sla-{escape(status.state)}">{escape(status.label)}</span>'
+    if status.detail:
+        badge += f'<span class="sla-left">{escape(status.detail)}</span>'
+    return Markup(badge)
 
 
 @bp.app_template_global()

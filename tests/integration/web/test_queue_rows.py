@@ -72,3 +72,24 @@ def test_sla_badge_states(app):
         at_risk = sla_badge(SimpleNamespace(**{**ticket, "sla_state": "ok", "sla_due_at": now + timedelta(days=3),
                                                "reply_warn_at": now - timedelta(seconds=1)}))
         assert at_risk.startswith('<span class="sla sla-at_risk">At risk</span><span class="sla-left">')
+
+
+def test_time_tag(app, acme):
+    from datetime import datetime, timezone
+
+    from flask_login import login_user
+
+    from app.web.filters import time_tag
+
+    when = datetime(2020, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    from app.extensions import db
+    from app.models import User
+
+    with app.test_request_context("/"):
+        login_user(db.session.get(User, acme.agent.id))  # Europe/Paris: the title is 04:04 there
+        assert time_tag(None) == ""
+        assert time_tag(when) == ('<time datetime="2020-01-02T03:04:05+00:00" title="02 Jan 2020, 04:04">'
+                                  '02 Jan 2020</time>')
+        recent = time_tag(utcnow() - timedelta(minutes=3), 'x" onclick="y')
+        assert recent.startswith('<time class="x&#34; onclick=&#34;y" datetime="')
+        assert recent.endswith(">3 minutes ago</time>")
