@@ -33,6 +33,10 @@ def create_app(overrides: dict | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     from app import models  # noqa: F401  (the whole schema, for Alembic)
 
+    # A server connection may have been closed under the pool (a PostgreSQL restart): ping on checkout.
+    # A SQLite file cannot go away like that, and the ping cost a third of a bare query there.
+    options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    options.setdefault("pool_pre_ping", not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"))
     ext.db.init_app(app)
     ext.migrate.init_app(app, ext.db, directory=str(ROOT / "migrations"))
     ext.login_manager.init_app(app)

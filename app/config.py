@@ -55,10 +55,8 @@ class Config:
         self.SECRET_KEY = _secret_key()
         self.SQLALCHEMY_DATABASE_URI = _database_url()
         # hide_parameters: SQL logs and database errors never show values (webhook secrets, emails).
-        # pool_pre_ping: a server connection may have been closed (a PostgreSQL restart); a SQLite file
-        # cannot, and the ping was a third of a bare query's cost there.
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": not self.SQLALCHEMY_DATABASE_URI.startswith("sqlite"),
-                                          "hide_parameters": True}
+        # pool_pre_ping is decided by create_app for the final database URL (register_extensions).
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"hide_parameters": True}
         self.SQLALCHEMY_RECORD_QUERIES = _bool("SQLALCHEMY_RECORD_QUERIES", False)
         self.REDIS_URL = os.environ.get("REDIS_URL", "")
         self.HUEY_SQLITE_PATH = os.environ.get("HUEY_SQLITE_PATH", str(INSTANCE / "huey.db"))

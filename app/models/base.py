@@ -32,6 +32,19 @@ class UTCDateTime(TypeDecorator):
             return value.replace(tzinfo=None)
         return value
 
+    def result_processor(self, dialect, coltype):
+        """SQLite: parse and mark UTC in one step. A list of 20 tickets reads ~300 of these values, and
+        the generic path (the driver's parser, then process_result_value) costs a call more each."""
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+        parse = self.impl_instance.dialect_impl(dialect).result_processor(dialect, coltype)
+        utc = timezone.utc
+
+        def process(value):
+            return None if value is None else parse(value).replace(tzinfo=utc)
+
+        return process
+
     def process_result_value(self, value, dialect):
         if value is None:
             return None

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, Iterable
 
 from sqlalchemy import and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
@@ -52,8 +53,8 @@ class TicketRow:
     """A ticket in a list: the columns of a Core row as attributes (``row.subject``), its sorted ``tags``
     and, in the queue, ``assignee_name`` (None when unassigned). Read-only: changes go through Ticket."""
 
-    def __init__(self, row, tags: list[str]):
-        self.__dict__.update(row._mapping)
+    def __init__(self, values: Iterable[tuple[str, Any]], tags: list[str]):
+        self.__dict__.update(values)
         self.tags = tags
 
 
@@ -204,12 +205,13 @@ class TicketRepository:
         41 ms, not 5)."""
         _, order = self._order(f)
         stmt = self._filtered(f, _DETAIL_SELECT if detail else _LIST_SELECT).where(*conditions).order_by(*order)
-        rows = self.session.execute(stmt.limit(limit).offset(offset or None)).all()
+        result = self.session.execute(stmt.limit(limit).offset(offset or None))
+        names, rows = list(result.keys()), result.all()
         tags: dict[int, list[str]] = {row.id: [] for row in rows}
         if rows:  # the ids are this tenant's, read above
             for ticket_id, tag in self.session.execute(_TAGS_OF, {"ids": list(tags)}):
                 tags[ticket_id].append(tag)
-        return [TicketRow(row, tags[row.id]) for row in rows]
+        return [TicketRow(zip(names, row), tags[row.id]) for row in rows]
 
     def list(self, f: TicketFilter, page: int, limit: int, *, detail: bool = False) -> Page:
         """An offset page of TicketRows; ``detail``: every column (the API), else LIST_COLUMNS (the queue)."""

@@ -29,6 +29,8 @@ What it does, every process on 127.0.0.1:
    gunicorn settings, before and after them.
 5. Deep pages: offset page 4,000 against the keyset cursor at the same depth and
    page 1, API and queue page.
+5b. With tracing on (the default): the queue's default view and the API list again on a
+   second gunicorn without the OTLP exporter, to show what tracing every request costs.
 6. SQL statements per request, counted in-process on the same database (API list
    at limit 5, 20 and 100: the count must not change with the page size).
 7. Memory: a fresh gunicorn, mixed requests; each worker's VmRSS (/proc/<pid>/status)
@@ -656,6 +658,20 @@ def main(argv: list[str] | None = None) -> int:
         for run in deep:
             run.met = False if run.bad else run.met
 
+        untraced: list[Run] = []
+        if tracing_port:  # the price of tracing: the targeted URLs again, same build, no exporter
+            print("\ntracing off (a second gunicorn, same settings otherwise):", flush=True)
+            plain, plain_base = start_gunicorn("gunicorn-untraced", "wsgi:app", server_env(db_path, tmp, None), tmp)
+            procs.append(plain)
+            for label, path, headers, _, targeted in urls:
+                if targeted and path in ("/tickets", "/api/v1/tickets"):
+                    run = measure(f"{label}, tracing off", plain, plain_base, path, headers, args.duration,
+                                  args.connections)
+                    run.target = f"≥ {RATIO_TARGET * reference_rps:.0f} req/s (½ ref.), p99 < {P99_TARGET_MS:.0f} ms"
+                    run.met = not run.bad and run.rps >= RATIO_TARGET * reference_rps and run.p99 < P99_TARGET_MS
+                    run.note = f"({run.rps / reference_rps:.2f} × ref.)"
+                    untraced.append(run)
+
         statements = count_statements(app, token, [
             "/tickets", "/tickets?status=open", f"/tickets/{info['ticket_20']}",
             "/api/v1/tickets?limit=5", "/api/v1/tickets?limit=20", "/api/v1/tickets?limit=100",
@@ -676,7 +692,7 @@ def main(argv: list[str] | None = None) -> int:
             memory = memory_check(env, tmp, both, mix, args.connections, args.memory_requests)
 
         report = build_report(args, info, runs, deep, reference_rps, cursor_ratio, statements, memory,
-                              bool(tracing_port))
+                              bool(tracing_port), untraced)
         print("\n" + report["text"])
         if args.record:
             record(report["text"], report["rows"])
@@ -693,7 +709,8 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def build_report(args, info, runs, deep, reference_rps, cursor_ratio, statements, memory, traced) -> dict:
+def build_report(args, info, runs, deep, reference_rps, cursor_ratio, statements, memory, traced,
+                 untraced=()) -> dict:
     today = date.today().isoformat()
     command = "`.venv/bin/python tests/bench/bench_http.py`"
     where = (f"{machine()}; gunicorn 2 sync workers (deploy/gunicorn.conf.py), TICKETRY_ENV=production, JSON logs "
@@ -706,8 +723,11 @@ def build_report(args, info, runs, deep, reference_rps, cursor_ratio, statements
              f"(wrk and two busy workers ≈ 2–3 on 2 cores).", "", table(runs), "",
              f"Deep pages and the priority sort (5 s each): the keyset cursor at page {DEEP_PAGE:,} costs {cursor_ratio:.2f} × page 1 "
              f"(target ≤ {CURSOR_TARGET}: {'met' if cursor_ratio <= CURSOR_TARGET else '**missed**'}).", "",
-             table(deep), "",
-             "SQL statements per request (in-process, same database): "
+             table(deep), ""]
+    if untraced:
+        lines += ["Tracing off: the targeted URLs again on a second gunicorn with the same build and settings but "
+                  "no OTLP exporter (what tracing every request costs).", "", table(list(untraced)), ""]
+    lines += ["SQL statements per request (in-process, same database): "
              + ", ".join(f"`{p}` {n}" for p, n in statements.items()) + "."]
     if memory:
         per = ", ".join(f"{memory['first'][p] / 1024:.1f} → {memory['last'][p] / 1024:.1f} MiB"
@@ -729,6 +749,12 @@ def build_report(args, info, runs, deep, reference_rps, cursor_ratio, statements
                            f"{reference_rps:.0f}, p50 {run.p50:.1f} ms, p99 {run.p99:.1f} ms; load average "
                            f"{run.load:.1f} | ≥ ½ reference req/s, p99 < {P99_TARGET_MS:.0f} ms "
                            f"({'met' if run.met else 'missed'}) | {command} |")
+    for run in untraced:
+        summary.append(f"| {host} | {today} | {run.label} (`{run.path}`), {info['tickets']:,} tickets: "
+                       f"{run.rps:.0f} req/s = {run.rps / reference_rps:.2f} × the reference's "
+                       f"{reference_rps:.0f}, p50 {run.p50:.1f} ms, p99 {run.p99:.1f} ms; load average "
+                       f"{run.load:.1f} | ≥ ½ reference req/s, p99 < {P99_TARGET_MS:.0f} ms "
+                       f"({'met' if run.met else 'missed'}) | {command} |")
     summary.append(f"| {host} | {today} | API keyset cursor at page {DEEP_PAGE:,}: {cursor_ratio:.2f} × the cost of "
                    f"page 1 (offset page {DEEP_PAGE:,}: {deep[0].rps / deep[1].rps:.1f} ×) | ≤ {CURSOR_TARGET} × "
                    f"({'met' if cursor_ratio <= CURSOR_TARGET else 'missed'}) | {command} |")
