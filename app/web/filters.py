@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from flask import Flask, g, url_for
 from flask_login import current_user
+from jinja2 import Environment
 from markupsafe import Markup, escape
 
 from app.models.tickets import PRIORITIES, STATUSES
@@ -79,6 +81,18 @@ def ticket_href(number: int) -> str:
     return f"{prefix}{number}"
 
 
+def static_include(environment: Environment, name: str) -> Markup:
+    """A template that depends on nothing (no request, no user: the keyboard-shortcuts dialog), rendered
+    once per process and reused on every page; rendered each time while templates auto-reload (debug)."""
+    cache = environment.globals.setdefault("_static_fragments", {})
+    html = cache.get(name)
+    if html is None:
+        html = Markup(environment.get_template(name).render())
+        if not environment.auto_reload:
+            cache[name] = html
+    return html
+
+
 def page_window(current: int, total: int, radius: int = 2) -> list[int | None]:
     """Page numbers to link: the first, the last, and a few around the current one; None marks a gap."""
     pages = sorted({1, total, *range(max(1, current - radius), min(total, current + radius) + 1)})
@@ -100,6 +114,7 @@ def register_filters(app: Flask) -> None:
         status_label=lambda s: STATUS_LABELS.get(s, s),
         priority_label=lambda p: PRIORITY_LABELS.get(p, p),
     )
+    app.jinja_env.globals["static_include"] = partial(static_include, app.jinja_env)
     app.jinja_env.globals.update(STATUSES=STATUSES, PRIORITIES=PRIORITIES, STATUS_LABELS=STATUS_LABELS,
                                  PRIORITY_LABELS=PRIORITY_LABELS, page_window=page_window,
                                  ticket_href=ticket_href)

@@ -93,3 +93,20 @@ def test_time_tag(app, acme):
         recent = time_tag(utcnow() - timedelta(minutes=3), 'x" onclick="y')
         assert recent.startswith('<time class="x&#34; onclick=&#34;y" datetime="')
         assert recent.endswith(">3 minutes ago</time>")
+
+
+def test_static_include_draws_the_shortcuts_once(app, agent_client):
+    from app.web.filters import static_include
+
+    env = app.jinja_env
+    first = static_include(env, "_shortcuts_help.html")
+    assert 'id="shortcuts-help"' in first and "<kbd>Shift</kbd> + <kbd>click</kbd>" in first
+    assert static_include(env, "_shortcuts_help.html") is first  # drawn once, reused
+    assert str(first) in agent_client.get("/tickets").get_data(as_text=True)  # every page carries it
+    env.auto_reload = True
+    try:
+        assert static_include(env, "_shortcuts_help.html") == first
+        env.globals["_static_fragments"].clear()
+        assert static_include(env, "_shortcuts_help.html") is not static_include(env, "_shortcuts_help.html")
+    finally:
+        env.auto_reload = False
