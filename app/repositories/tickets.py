@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Iterable
 
-from sqlalchemy import and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from app.errors import TicketNotFound
@@ -36,26 +36,25 @@ LIST_COLUMNS = ("id", "number", "subject", "status", "priority", "requester_name
                 "created_at", "updated_at", "sla_state", "sla_due_at", "reply_warn_at", "resolution_warn_at")
 
 
-# The tags of a page of tickets, by the primary key (ticket_id, tag); built once (every list runs it).
-_TAGS_OF = (select(TicketTag.ticket_id, TicketTag.tag)
-            .where(TicketTag.ticket_id.in_(bindparam("ids", expanding=True)))
-            .order_by(TicketTag.ticket_id, TicketTag.tag))
-
-
-# What the lists select (built once): the queue's columns with the assignee's name, or every column.
+# What the lists select (built once): the queue's columns with the assignee's name, or every column
+# (the API); both with the ticket's tags in one string (tags are [a-z0-9_-]: no space in one). The
+# name and the tags are correlated subqueries, looked up for the page's rows only (TicketRepository._rows).
 _ASSIGNEE_NAME = select(User.name).where(User.id == Ticket.assignee_id).correlate(Ticket).scalar_subquery()
+_TAG_LIST = (select(func.aggregate_strings(TicketTag.tag, " ")).where(TicketTag.ticket_id == Ticket.id)
+             .correlate(Ticket).scalar_subquery())
 _LIST_SELECT = select(*(Ticket.__table__.c[column] for column in LIST_COLUMNS),
-                      _ASSIGNEE_NAME.label("assignee_name"))
-_DETAIL_SELECT = select(*Ticket.__table__.c)
+                      _ASSIGNEE_NAME.label("assignee_name"), _TAG_LIST.label("tag_list"))
+_DETAIL_SELECT = select(*Ticket.__table__.c, _TAG_LIST.label("tag_list"))
 
 
 class TicketRow:
     """A ticket in a list: the columns of a Core row as attributes (``row.subject``), its sorted ``tags``
     and, in the queue, ``assignee_name`` (None when unassigned). Read-only: changes go through Ticket."""
 
-    def __init__(self, values: Iterable[tuple[str, Any]], tags: list[str]):
+    def __init__(self, values: Iterable[tuple[str, Any]]):
         self.__dict__.update(values)
-        self.tags = tags
+        tag_list = self.__dict__.pop("tag_list")
+        self.tags = sorted(tag_list.split(" ")) if tag_list else []
 
 
 @dataclass
@@ -178,11 +177,12 @@ class TicketRepository:
         return list(self.session.scalars(stmt))
 
     @staticmethod
-    def _order(f: TicketFilter):
-        column = getattr(Ticket, SORTS[f.sort])
+    def _order(f: TicketFilter, columns=Ticket):
+        """The sort column and the ORDER BY of the filter, on Ticket or on a subquery's ``.c``."""
+        column = getattr(columns, SORTS[f.sort])
         if f.sort in ASCENDING_SORTS:
-            return column, (column.asc().nulls_last(), Ticket.id.asc())
-        return column, (column.desc(), Ticket.id.desc())
+            return column, (column.asc().nulls_last(), columns.id.asc())
+        return column, (column.desc(), columns.id.desc())
 
     @staticmethod
     def _after_ascending(column, key, last_id):
@@ -198,20 +198,23 @@ class TicketRepository:
 
     def _rows(self, f: TicketFilter, detail: bool, *conditions, offset: int = 0, limit: int):
         """The tickets matching ``f`` and ``conditions``, in the filter's order, as TicketRows, read through
-        Core: every column (``detail``, the API) or LIST_COLUMNS and the assignee's name (the queue), then
-        the page's tags in one more query. The ORM cost ~2 ms a page (identity map, relationship
-        loaders); lists change nothing. The name is a scalar subquery, not a join: the database looks it
-        up for the rows returned only, where a join also ran for every row an OFFSET skips (page 4,000:
-        41 ms, not 5)."""
+        Core in one query: every column (``detail``, the API) or LIST_COLUMNS and the assignee's name
+        (the queue), with the tags. The ORM cost ~2 ms a page (identity map, relationship loaders);
+        lists change nothing.
+
+        The page's ids are chosen first (``id IN (SELECT id ... LIMIT OFFSET)``, an index-only read),
+        then only those rows are read and look up their tags and assignee: a join, or the lookups in
+        the same SELECT, also ran for every row an OFFSET skips (page 4,000: 41 ms on SQLite, 590 ms on
+        PostgreSQL; now 2.8 ms and 17 ms)."""
         _, order = self._order(f)
-        stmt = self._filtered(f, _DETAIL_SELECT if detail else _LIST_SELECT).where(*conditions).order_by(*order)
-        result = self.session.execute(stmt.limit(limit).offset(offset or None))
-        names, rows = list(result.keys()), result.all()
-        tags: dict[int, list[str]] = {row.id: [] for row in rows}
-        if rows:  # the ids are this tenant's, read above
-            for ticket_id, tag in self.session.execute(_TAGS_OF, {"ids": list(tags)}):
-                tags[ticket_id].append(tag)
-        return [TicketRow(zip(names, row), tags[row.id]) for row in rows]
+        page = (self._filtered(f, select(Ticket.id)).where(*conditions).order_by(*order)
+                .limit(limit).offset(offset or None))
+        # The ids are this tenant's (``page`` filters by tenant). No tenant condition out here: SQLite
+        # would then walk the tenant's index in the sort order instead of looking up 20 rows by id.
+        stmt = (_DETAIL_SELECT if detail else _LIST_SELECT).where(Ticket.id.in_(page))
+        result = self.session.execute(stmt.order_by(*order))
+        names = list(result.keys())
+        return [TicketRow(zip(names, row)) for row in result]
 
     def list(self, f: TicketFilter, page: int, limit: int, *, detail: bool = False) -> Page:
         """An offset page of TicketRows; ``detail``: every column (the API), else LIST_COLUMNS (the queue)."""
