@@ -35,9 +35,9 @@ class UTCDateTime(TypeDecorator):
     def result_processor(self, dialect, coltype):
         """SQLite: parse and mark UTC in one step. A list of 20 tickets reads ~300 of these values, and
         the generic path (the driver's parser, then process_result_value) costs a call more each."""
-        if dialect.name != "sqlite":
-            return super().result_processor(dialect, coltype)
         parse = self.impl_instance.dialect_impl(dialect).result_processor(dialect, coltype)
+        if dialect.name != "sqlite" or parse is None:  # parse is None: the driver hands datetimes back
+            return super().result_processor(dialect, coltype)
         utc = timezone.utc
 
         def process(value):

@@ -145,9 +145,11 @@ class TicketRepository:
                         or_(Ticket.sla_state == "breached", Ticket.sla_due_at < now))
         raise ValueError(f"unknown SLA filter {sla!r}")
 
-    def count(self, f: TicketFilter) -> int:
-        """How many tickets match (a saved view's count): the same remembered total as the queue's."""
-        return self._total(f)
+    def count(self, f: TicketFilter, *, exact: bool = False) -> int:
+        """How many tickets match: a saved view's count, the same remembered total as the queue's. A
+        write that depends on the number (bulk change by filter) asks for ``exact``: counted in its own
+        write transaction, never a total remembered under the audit position the request began with."""
+        return count(self.session, self._filtered(f)) if exact else self._total(f)
 
     def count_updated_since(self, f: TicketFilter, since: datetime, shown: list[int] = ()) -> int:
         """Tickets changed after ``since`` that match the filter, or are among the ``shown`` numbers
@@ -208,7 +210,7 @@ class TicketRepository:
         PostgreSQL; now 2.8 ms and 17 ms)."""
         _, order = self._order(f)
         page = (self._filtered(f, select(Ticket.id)).where(*conditions).order_by(*order)
-                .limit(limit).offset(offset or None))
+                .limit(limit).offset(offset or None).correlate(None))  # never a correlated subquery
         # The ids are this tenant's (``page`` filters by tenant). No tenant condition out here: SQLite
         # would then walk the tenant's index in the sort order instead of looking up 20 rows by id.
         stmt = (_DETAIL_SELECT if detail else _LIST_SELECT).where(Ticket.id.in_(page))
@@ -244,11 +246,13 @@ class TicketRepository:
                     next_cursor=next_cursor, extra={"cursor": True})
 
     def _total(self, f: TicketFilter) -> int:
-        """How many tickets match the filter; see repositories/ticket_counts.py."""
+        """How many tickets match the filter, for pages and lists; see repositories/ticket_counts.py."""
         if f.sla is not None or not ticket_counts.enabled():
             return count(self.session, self._filtered(f))
-        # The tenant row came with the signed-in user or the API token, in this transaction: the
-        # identity map gives its audit position without another query.
+        # The tenant row came with the signed-in user or the API token at the start of the request: the
+        # identity map gives its audit position without another query. A change committed since then
+        # can make one answer show an older total beside newer rows (the next request has the new
+        # position); writes count exactly instead (``count(f, exact=True)``).
         tenant = self.session.get(Tenant, self.tenant_id)
         key = (id(self.session.get_bind()), self.tenant_id, tenant.audit_seq, tenant.audit_head,
                tuple(f.statuses), tuple(f.priorities), f.assignee_id, f.unassigned, f.tag, f.text)

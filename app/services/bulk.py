@@ -105,7 +105,7 @@ def _resolve(uow: UnitOfWork, numbers: list[int] | None, ticket_filter: TicketFi
     if (numbers is None) == (ticket_filter is None):
         raise ValueError("name the tickets by numbers or by a filter, not both")
     if ticket_filter is not None:
-        total = uow.tickets.count(ticket_filter)
+        total = uow.tickets.count(ticket_filter, exact=True)
         if total > limit:
             raise ValidationFailed.one("numbers", f"{total} tickets match this filter; a bulk change takes at most "
                                                   f"{limit}. Narrow the filter and try again.")

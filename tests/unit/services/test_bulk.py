@@ -203,3 +203,30 @@ def test_an_empty_selection_is_refused(four):
     with pytest.raises(ValidationFailed) as caught:
         _run(four, BulkChanges(status="open"), numbers=[])
     assert "Select at least one ticket." in str(caught.value)
+
+
+def test_by_filter_counts_exactly_when_a_ticket_arrived_after_the_request_began(four, app):
+    """The queue's totals are remembered under the audit position the request began with; the bulk
+    guard must not be: a fifth ticket arrives (another connection) after this request read its tenant
+    and the remembered total, before its unit of work starts writing; a limit of 4 must refuse."""
+    import threading
+
+    from app.models import Tenant
+
+    ws = four
+    uow = ws.uow()
+    signed_in_tenant = uow.session.get(Tenant, ws.tenant.id)  # held by the request, as current_user's is
+    assert uow.tickets.count(TicketFilter()) == 4  # the page's read: remembered under this position
+
+    def another_request():
+        with app.app_context():
+            make_ticket(ws, subject="Arrived meanwhile")
+
+    thread = threading.Thread(target=another_request)
+    thread.start()
+    thread.join()
+    with uow:
+        with pytest.raises(ValidationFailed) as refused:
+            bulk._resolve(uow, None, TicketFilter(), 4)
+    assert "5 tickets match this filter" in str(refused.value.errors)
+    assert signed_in_tenant.id == ws.tenant.id
