@@ -110,3 +110,16 @@ def test_static_include_draws_the_shortcuts_once(app, agent_client):
         assert static_include(env, "_shortcuts_help.html") is not static_include(env, "_shortcuts_help.html")
     finally:
         env.auto_reload = False
+
+
+def test_rows_carry_only_this_workspaces_tags_and_names(app, acme, globex, agent_client, globex_client):
+    with app.app_context():
+        make_ticket(acme, subject="Acme one", tags="shared, acme-only", assignee_id=acme.lead.id)
+        make_ticket(globex, subject="Globex one", tags="shared, globex-only", assignee_id=globex.lead.id)
+    acme_html = agent_client.get("/tickets").get_data(as_text=True)
+    globex_html = globex_client.get("/tickets").get_data(as_text=True)
+    acme_row, globex_row = _row(acme_html, 1), _row(globex_html, 1)
+    assert re.findall(r'<span class="tag">(.*?)</span>', acme_row) == ["acme-only", "shared"]
+    assert re.findall(r'<span class="tag">(.*?)</span>', globex_row) == ["globex-only", "shared"]
+    assert acme.lead.name in acme_row and globex.lead.name not in acme_html
+    assert globex.lead.name in globex_row and "Acme one" not in globex_html
