@@ -159,14 +159,28 @@ class TicketSchema(CamelCaseSchema):
                               metadata={"description": "ok, at_risk, breached, paused (pending or on hold), "
                                                        "done (solved or closed) or none (no policy)."})
 
-    def get_attribute(self, obj, attr, default):
-        if attr == "requester":
-            return {"name": obj.requester_name, "email": obj.requester_email}
-        if attr == "tags":  # sorted, as loaded tickets have them, also right after a change
-            return sorted(obj.tags)
-        if attr == "sla_state":
-            return live_state(obj)
-        return super().get_attribute(obj, attr, default)
+    def _serialize(self, obj, *, many: bool = False):
+        """The fields above describe a ticket (and the OpenAPI document); ticket_json writes it, for one
+        ticket and for lists alike: a list of 100 dumped field by field through marshmallow cost more
+        than reading it (tests/integration/api/test_ticket_json.py holds the two together)."""
+        return [ticket_json(t) for t in obj] if many else ticket_json(obj)
+
+
+def _iso(value):
+    return value.isoformat() if value is not None else None
+
+
+def ticket_json(t) -> dict:
+    """A ticket (ORM Ticket or TicketRow) as the API shows it; TicketSchema documents these keys."""
+    return {
+        "number": t.number, "subject": t.subject, "description": t.description, "status": t.status,
+        "priority": t.priority, "requester": {"name": t.requester_name, "email": t.requester_email},
+        "assigneeId": t.assignee_id, "tags": sorted(t.tags),  # sorted, also right after a change
+        "createdAt": _iso(t.created_at), "updatedAt": _iso(t.updated_at),
+        "firstResponseDueAt": _iso(t.first_response_due_at), "firstResponseAt": _iso(t.first_response_at),
+        "firstResponseMet": t.first_response_met, "resolutionDueAt": _iso(t.resolution_due_at),
+        "resolvedAt": _iso(t.resolved_at), "resolutionMet": t.resolution_met, "slaState": live_state(t),
+    }
 
 
 class TicketCreateSchema(CamelCaseSchema):
@@ -193,38 +207,8 @@ class TicketUpdateSchema(CamelCaseSchema):
                        metadata={"description": "Replaces the ticket's tags."})
 
 
-def _iso(value):
-    return value.isoformat() if value is not None else None
-
-
-def ticket_json(t) -> dict:
-    """What ``TicketSchema().dump(t)`` gives, built directly: a list of 100 tickets dumped field by field
-    through marshmallow cost more than reading them. tests/integration/api/test_ticket_json.py checks
-    that the two agree for every field, so the schema stays the single description (and the OpenAPI
-    document's)."""
-    return {
-        "number": t.number, "subject": t.subject, "description": t.description, "status": t.status,
-        "priority": t.priority, "requester": {"name": t.requester_name, "email": t.requester_email},
-        "assigneeId": t.assignee_id, "tags": sorted(t.tags),
-        "createdAt": _iso(t.created_at), "updatedAt": _iso(t.updated_at),
-        "firstResponseDueAt": _iso(t.first_response_due_at), "firstResponseAt": _iso(t.first_response_at),
-        "firstResponseMet": t.first_response_met, "resolutionDueAt": _iso(t.resolution_due_at),
-        "resolvedAt": _iso(t.resolved_at), "resolutionMet": t.resolution_met, "slaState": live_state(t),
-    }
-
-
-class TicketList(fields.List):
-    """Documented as a list of TicketSchema, dumped by ticket_json (the same output, faster)."""
-
-    def __init__(self, **kwargs):
-        super().__init__(fields.Nested(TicketSchema), **kwargs)
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        return None if value is None else [ticket_json(t) for t in value]
-
-
 class TicketPageSchema(Schema):
-    data = TicketList(required=True)
+    data = fields.Nested(TicketSchema, many=True, required=True)  # one dump for the page, not one per item
     pagination = fields.Nested(PaginationSchema, required=True)
 
 
