@@ -58,12 +58,10 @@ def count(session: Session, stmt: Select) -> int:
     return session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
 
 
-def paginate(session: Session, stmt: Select, page: int, limit: int, *, scalars: bool = True,
-             total: int | None = None) -> Page:
-    """Run ``stmt`` for one offset page, plus one COUNT query (unless ``total`` is known): two queries,
-    whatever the size."""
+def paginate(session: Session, stmt: Select, page: int, limit: int, *, scalars: bool = True) -> Page:
+    """Run ``stmt`` for one offset page, plus one COUNT query: two queries, whatever the size."""
     page = min(max(1, page), MAX_PAGE)
-    total = count(session, stmt) if total is None else total
+    total = count(session, stmt)
     rows = session.execute(stmt.limit(limit).offset((page - 1) * limit))
     items = rows.scalars().unique().all() if scalars else rows.all()
     return Page(items=items, page=page, limit=limit, total=total)

@@ -79,7 +79,7 @@ class TicketRepository:
         stmt = (
             select(Ticket)
             .where(Ticket.tenant_id == self.tenant_id, Ticket.number == number)
-            .options(selectinload(Ticket.tag_rows), selectinload(Ticket.assignee))
+            .options(*self._with_rows())
         )
         if for_update:
             stmt = stmt.with_for_update(of=Ticket)
@@ -163,7 +163,7 @@ class TicketRepository:
 
     def numbers(self, f: TicketFilter, limit: int) -> list[int]:
         """Numbers of the matching tickets, lowest first, at most ``limit`` (bulk changes by filter)."""
-        stmt = self._filtered(f).with_only_columns(Ticket.number).order_by(Ticket.number).limit(limit)
+        stmt = self._filtered(f, select(Ticket.number)).order_by(Ticket.number).limit(limit)
         return list(self.session.scalars(stmt))
 
     def lock_many(self, numbers: list[int]) -> list[Ticket]:
@@ -179,12 +179,11 @@ class TicketRepository:
         return list(self.session.scalars(stmt))
 
     @staticmethod
-    def _order(f: TicketFilter, columns=Ticket):
-        """The sort column and the ORDER BY of the filter, on Ticket or on a subquery's ``.c``."""
-        column = getattr(columns, SORTS[f.sort])
+    def _order(f: TicketFilter):
+        column = getattr(Ticket, SORTS[f.sort])
         if f.sort in ASCENDING_SORTS:
-            return column, (column.asc().nulls_last(), columns.id.asc())
-        return column, (column.desc(), columns.id.desc())
+            return column, (column.asc().nulls_last(), Ticket.id.asc())
+        return column, (column.desc(), Ticket.id.desc())
 
     @staticmethod
     def _after_ascending(column, key, last_id):
@@ -195,7 +194,7 @@ class TicketRepository:
 
     @staticmethod
     def _with_rows():
-        """What a change reads: the tags, and the assignee (whose tenant is this one, already loaded)."""
+        """What a change and the ticket page read: the tags, the assignee (whose tenant is this one)."""
         return selectinload(Ticket.tag_rows), selectinload(Ticket.assignee).lazyload(User.tenant)
 
     def _rows(self, f: TicketFilter, detail: bool, *conditions, offset: int = 0, limit: int):

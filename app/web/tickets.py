@@ -236,8 +236,9 @@ def add_comment(number: int):
         else:
             flash(error or " ".join(form.body.errors) or "The reply could not be added.", "error")
         return redirect(url_for("tickets.show", number=number) + "#conversation")
-    context = ticket_page.ticket_context(page_uow(), number, reply_form=form, reply_error=error,
-                              active_macro=ticket_page.active_macro(page_uow(), form.macro))
+    uow = page_uow()
+    context = ticket_page.ticket_context(uow, number, reply_form=form, reply_error=error,
+                                         active_macro=ticket_page.active_macro(uow, form.macro))
     if status != 200:
         response = make_response(render_block("tickets/show.html", "reply_box", **context), status)
         response.headers["HX-Retarget"] = "#reply-box"
