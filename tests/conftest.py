@@ -165,6 +165,15 @@ def login(client, user: User, password: str = PASSWORD):
     return client.post("/login", data={"email": user.email, "password": password}, follow_redirects=False)
 
 
+def browser_login(page, base: str, email: str, password: str = PASSWORD) -> None:
+    """Sign in through the real form in a browser (its CSRF token travels) and land on the queue."""
+    page.goto(f"{base}/login")
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/tickets")
+
+
 @pytest.fixture
 def agent_client(app, acme):
     client = app.test_client()

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Comment, Ticket
 from app.services import tickets as ticket_service
-from tests.conftest import PASSWORD, make_ticket, make_workspace
+from tests.conftest import browser_login, make_ticket, make_workspace
 
 pytestmark = pytest.mark.e2e
 
@@ -52,11 +52,7 @@ def test_agent_flow(browser_launch, live_server):
             page.on("response", lambda r: failed.append((r.status, r.url.replace(base, ""))) if r.status >= 400 else None)
 
             # Sign in (CSRF is on: the form's hidden token must travel).
-            page.goto(f"{base}/login")
-            page.fill("#email", ws.agent.email)
-            page.fill("#password", PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_url(f"{base}/tickets")
+            browser_login(page, base, ws.agent.email)
             assert sorted(_rows(page)) == sorted(["Mine and open", "Lead's open one", "Fresh unassigned",
                                                   "Mine still new"])
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Ticket
 from app.services import tickets as ticket_service
-from tests.conftest import PASSWORD, make_ticket, make_workspace
+from tests.conftest import browser_login, make_ticket, make_workspace
 
 pytestmark = pytest.mark.e2e
 
@@ -56,11 +56,7 @@ def test_queue_by_keyboard_and_in_bulk(browser_launch, live_server):
             page.on("response", lambda r: failed.append((r.status, r.url.replace(base, "")))
                     if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
 
-            page.goto(f"{base}/login")
-            page.fill("#email", ws.agent.email)
-            page.fill("#password", PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_url(f"{base}/tickets")
+            browser_login(page, base, ws.agent.email)
             rows = page.locator("#ticket-results tbody tr")
             expect(rows).to_have_count(6)
             page.evaluate("window.__marker = 1")
@@ -225,11 +221,7 @@ def test_background_polls_skip_their_turn_while_the_tab_is_hidden(browser_launch
             page.clock.install()  # the 15 s poll interval runs on a clock the test moves
             polls: list[str] = []
             page.on("request", lambda r: polls.append(r.url) if "/tickets/changes" in r.url else None)
-            page.goto(f"{base}/login")
-            page.fill("#email", ws.agent.email)
-            page.fill("#password", PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_url(f"{base}/tickets")
+            browser_login(page, base, ws.agent.email)
             expect(page.locator("#queue-changes-poll")).to_have_count(1)
 
             def visibility(state: str) -> None:

@@ -13,7 +13,7 @@ from app.models import Comment, Ticket
 from app.repositories.unit_of_work import Actor, UnitOfWork
 from app.services import macros as macro_service
 from app.services import people
-from tests.conftest import PASSWORD, make_ticket, make_workspace
+from tests.conftest import PASSWORD, browser_login, make_ticket, make_workspace
 
 pytestmark = pytest.mark.e2e
 
@@ -43,11 +43,7 @@ def _sign_in(browser, base, email, errors, failed):
             if msg.type == "error" and not msg.text.startswith("Failed to load resource") else None)
     page.on("response", lambda r: failed.append((email, r.status, r.url.replace(base, "")))
             if r.status >= 400 else None)
-    page.goto(f"{base}/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/tickets")
+    browser_login(page, base, email)
     return page
 
 

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from app.extensions import db
-from tests.conftest import PASSWORD, make_ticket, make_workspace
+from tests.conftest import browser_login, make_ticket, make_workspace
 from tests.e2e.conftest import browser_launch, live_app, live_server  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.e2e
@@ -32,11 +32,7 @@ def test_bell_counts_and_refreshes_after_marking_read_and_following(browser_laun
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
 
-            page.goto(f"{base}/login")
-            page.fill("#email", ws.agent.email)
-            page.fill("#password", PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_url(f"{base}/tickets")
+            browser_login(page, base, ws.agent.email)
             expect(page.locator("#bell-count")).to_have_text(re.compile(r"^2\s*unread$"))
 
             page.click("#notification-bell a")
