@@ -4,11 +4,22 @@ Instruments Flask, SQLAlchemy, Redis and outgoing HTTP (urllib/http.client),
 and carries the trace context into Huey jobs (app/tasks/base.py), so one trace
 shows the web request, the jobs it caused and the webhook delivery they made.
 Services open their own spans with ``span("ticket.create", ...)``.
+
+SQL statements are traced by three SQLAlchemy event listeners here (``trace_sql``),
+not by opentelemetry-instrumentation-sqlalchemy: that package also opened a
+"connect" span for every pool checkout and worked out the same connection
+attributes again for every statement: tracing a statement cost more than twice as
+much with it (docs/performance.md). One CLIENT span per statement, with the
+stable database conventions: ``db.system.name``, ``db.namespace``,
+``db.operation.name``, ``db.query.text`` (parameters are never recorded),
+``server.address`` and ``server.port`` for server databases.
 """
 from __future__ import annotations
 
 import os
+import weakref
 from contextlib import contextmanager
+from pathlib import PurePath
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
@@ -60,12 +71,9 @@ def configure_tracing(app) -> bool:
 
 def _instrument_libraries() -> None:
     from opentelemetry.instrumentation.redis import RedisInstrumentor
-    from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
     from opentelemetry.instrumentation.urllib import URLLibInstrumentor
 
-    # patches create_engine: engines made from now on are traced. SQLAlchemy 2.1 is newer than the
-    # instrumentation declares; its event hooks are unchanged, so the version check is skipped.
-    SQLAlchemyInstrumentor().instrument(skip_dep_check=True)
+    trace_sql()
     RedisInstrumentor().instrument()
     URLLibInstrumentor().instrument()
     try:  # httpx, when installed
@@ -82,6 +90,62 @@ def _instrument_app(app) -> None:
     if not getattr(app, "_ticketry_traced", False):
         FlaskInstrumentor().instrument_app(app, excluded_urls="metrics,health/live,static/.*")
         app._ticketry_traced = True
+
+
+_engine_attributes: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def trace_sql() -> None:
+    """A span around every SQL statement of every engine, those made before this call included."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    if not event.contains(Engine, "before_cursor_execute", _sql_started):
+        event.listen(Engine, "before_cursor_execute", _sql_started)
+        event.listen(Engine, "after_cursor_execute", _sql_ended)
+        event.listen(Engine, "handle_error", _sql_failed)
+
+
+def _attributes_of(engine) -> dict:
+    """What is the same for every statement of an engine, worked out once."""
+    attributes = _engine_attributes.get(engine)
+    if attributes is None:
+        url = engine.url
+        system = engine.dialect.name
+        namespace = PurePath(url.database).name if system == "sqlite" and url.database else url.database
+        attributes = {"db.system.name": system}
+        if namespace:
+            attributes["db.namespace"] = namespace
+        if url.host:
+            attributes["server.address"] = url.host
+        if url.port:
+            attributes["server.port"] = url.port
+        _engine_attributes[engine] = attributes
+    return attributes
+
+
+def _sql_started(conn, cursor, statement, parameters, context, executemany) -> None:
+    common = _attributes_of(conn.engine)
+    operation = statement.split(None, 1)[0].upper() if statement.strip() else "SQL"
+    name = f"{operation} {common['db.namespace']}" if "db.namespace" in common else operation
+    context._ticketry_span = tracer.start_span(
+        name, kind=trace.SpanKind.CLIENT,
+        attributes={**common, "db.operation.name": operation, "db.query.text": statement})
+
+
+def _sql_ended(conn, cursor, statement, parameters, context, executemany) -> None:
+    current = getattr(context, "_ticketry_span", None)
+    if current is not None:
+        current.end()
+
+
+def _sql_failed(exception_context) -> None:
+    current = getattr(exception_context.execution_context, "_ticketry_span", None)
+    if current is not None:
+        error = exception_context.original_exception
+        current.set_attribute("error.type", type(error).__qualname__)
+        current.set_status(trace.Status(trace.StatusCode.ERROR, str(error)))
+        current.end()
 
 
 @contextmanager

@@ -7,6 +7,7 @@ import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from app import create_app
+from app.extensions import db
 from app.observability.tracing import setup_provider
 from app.queue import configure_queue, huey
 from tests.conftest import login
@@ -85,3 +86,46 @@ def test_sla_sweep_is_traced(app, acme):
     with app.app_context():
         sweep_breaches()
     assert [s.name for s in exporter.get_finished_spans()].count("sla.sweep") == 1
+
+
+def test_sql_statements_are_client_spans_of_the_request(traced_app, acme):
+    traced, exporter = traced_app
+    client = traced.test_client()
+    login(client, acme.agent)
+    exporter.clear()
+    assert client.get("/tickets").status_code == 200
+
+    spans = exporter.get_finished_spans()
+    request_span = next(s for s in spans if s.name.startswith("GET") and s.kind.name == "SERVER")
+    sql = [s for s in spans if "db.query.text" in s.attributes]
+    assert sql, [s.name for s in spans]
+    with traced.app_context():
+        dialect = db.engine.dialect.name
+    for statement in sql:
+        assert statement.kind.name == "CLIENT"
+        assert statement.context.trace_id == request_span.context.trace_id
+        assert statement.attributes["db.system.name"] == dialect
+        assert statement.name.split()[0] == statement.attributes["db.operation.name"]
+        assert statement.attributes["db.query.text"].split(None, 1)[0].upper() == statement.attributes[
+            "db.operation.name"]
+    assert any(s.attributes["db.operation.name"] == "SELECT" and "tickets" in s.attributes["db.query.text"]
+               for s in sql)
+    # No span for taking a pooled connection: one per request said nothing and cost as much as a statement.
+    assert not [s for s in spans if s.name == "connect"]
+
+
+def test_a_failing_statement_is_an_error_span_without_its_parameters(traced_app):
+    from sqlalchemy import text as sql_text
+
+    traced, exporter = traced_app
+    exporter.clear()
+    with traced.app_context():
+        with pytest.raises(Exception):
+            db.session.execute(sql_text("SELECT secret FROM no_such_table WHERE token = :token"),
+                               {"token": "s3cr3t-value"})
+        db.session.rollback()
+    failed = [s for s in exporter.get_finished_spans() if "no_such_table" in s.attributes.get("db.query.text", "")]
+    assert len(failed) == 1
+    assert failed[0].status.status_code.name == "ERROR"
+    assert failed[0].attributes["error.type"]
+    assert all("s3cr3t-value" not in str(value) for value in failed[0].attributes.values())
