@@ -374,6 +374,10 @@ def sign_in(base: str) -> str:
                       allow_redirects=False, timeout=30)
     if response.status_code != 302:
         raise SystemExit(f"sign-in answered {response.status_code}")
+    # The first page after signing in puts the session's CSRF token into the cookie (Set-Cookie), as a
+    # browser keeps it. wrk sends one fixed cookie: without this page every request would make a new
+    # token and sign a new cookie (~0.4 ms of worker CPU that no browser session pays).
+    s.get(base + "/tickets", timeout=30)
     return "; ".join(f"{c.name}={c.value}" for c in s.cookies)
 
 
