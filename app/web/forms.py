@@ -3,11 +3,18 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.errors import Conflict
 from app.models.tenancy import ROLES
 from app.models.tickets import PRIORITIES, STATUSES
+
+
+def options(pairs) -> list[SelectChoice]:
+    """A select's or radio group's choices from (value, label) pairs: WTForms 3.3 deprecates plain tuples
+    and 3.4 refuses them."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 class LoginForm(FlaskForm):
@@ -25,14 +32,14 @@ class TicketForm(FlaskForm):
     description = TextAreaField("Description", description="Markdown is supported.")
     requester_name = StringField("Requester name")
     requester_email = EmailField("Requester email")
-    priority = SelectField("Priority", choices=[(p, p.capitalize()) for p in PRIORITIES], default="normal",
+    priority = SelectField("Priority", choices=options((p, p.capitalize()) for p in PRIORITIES), default="normal",
                            validate_choice=False)
     assignee_id = SelectField("Assignee", choices=[], validate_choice=False)
     tags = StringField("Tags", description="Separate tags with commas.")
 
 
 class CommentForm(FlaskForm):
-    kind = RadioField("Reply type", choices=[("public", "Public reply"), ("internal", "Internal note")],
+    kind = RadioField("Reply type", choices=options([("public", "Public reply"), ("internal", "Internal note")]),
                       default="public")
     body = TextAreaField("Message", validators=[DataRequired(), Length(max=50_000)],
                          description="Markdown is supported. Public replies are seen by the requester.")
@@ -45,8 +52,8 @@ class CommentForm(FlaskForm):
 class TicketFieldsForm(FlaskForm):
     """The side panel: any subset of these may be sent."""
 
-    status = SelectField("Status", choices=[(s, s) for s in STATUSES], validate_choice=False)
-    priority = SelectField("Priority", choices=[(p, p) for p in PRIORITIES], validate_choice=False)
+    status = SelectField("Status", choices=options((s, s) for s in STATUSES), validate_choice=False)
+    priority = SelectField("Priority", choices=options((p, p) for p in PRIORITIES), validate_choice=False)
     assignee_id = SelectField("Assignee", choices=[], validate_choice=False)
     tags = StringField("Tags", validators=[Optional(), Length(max=1000)])
 
@@ -54,12 +61,12 @@ class TicketFieldsForm(FlaskForm):
 class PersonForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
-    role = SelectField("Role", choices=[(r, r.capitalize()) for r in ROLES], default="agent")
+    role = SelectField("Role", choices=options((r, r.capitalize()) for r in ROLES), default="agent")
     password = PasswordField("Initial password", validators=[DataRequired(), Length(min=10, max=1024)])
 
 
 class RoleForm(FlaskForm):
-    role = SelectField("Role", choices=[(r, r.capitalize()) for r in ROLES])
+    role = SelectField("Role", choices=options((r, r.capitalize()) for r in ROLES))
 
 
 class TokenForm(FlaskForm):

@@ -5,7 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 
 from app.services.macros import MACRO_STATUSES, PLACEHOLDERS
-from app.web.forms import CommentForm
+from app.web.forms import CommentForm, options
 
 
 class MacroForm(FlaskForm):
@@ -13,8 +13,8 @@ class MacroForm(FlaskForm):
     body = TextAreaField("Reply text", description="Placeholders: " + ", ".join("{{" + p + "}}" for p in PLACEHOLDERS)
                          + ". They are replaced by plain text when the macro is inserted.")
     set_status = SelectField("Set status when sent", validate_choice=False,
-                             choices=[("", "Leave unchanged")] + [(s, s.replace("_", " ").capitalize())
-                                                                  for s in MACRO_STATUSES])
+                             choices=options([("", "Leave unchanged")] + [(s, s.replace("_", " ").capitalize())
+                                                                          for s in MACRO_STATUSES]))
     add_tags = StringField("Add tags when sent", description="Separate tags with commas; existing tags stay.")
 
     def values(self) -> dict:

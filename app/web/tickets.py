@@ -14,7 +14,7 @@ from app.services import bulk as bulk_service
 from app.services import saved_views as view_service
 from app.services import tickets as ticket_service
 from app.web.context import page_uow
-from app.web.forms import TicketFieldsForm, TicketForm, attach_errors
+from app.web.forms import TicketFieldsForm, TicketForm, attach_errors, options
 from app.web import ticket_page
 from app.services.replies import ReplyCollision, send_reply
 from app.web.macro_forms import ReplyForm
@@ -141,7 +141,7 @@ def _bulk_changes(data) -> bulk_service.BulkChanges:
 def new():
     form = TicketForm()
     uow_reader = page_uow()
-    form.assignee_id.choices = [("", "Unassigned")] + [(str(u.id), u.name) for u in uow_reader.users.choices()]
+    form.assignee_id.choices = options([("", "Unassigned")] + [(str(u.id), u.name) for u in uow_reader.users.choices()])
     if request.method == "POST":
         if form.validate():
             try:

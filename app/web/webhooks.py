@@ -12,14 +12,14 @@ from app.models.webhooks import ALL_EVENTS, DELIVERY_STATUSES, EVENT_TYPES
 from app.services.webhooks import deliveries, endpoints, metrics
 from app.services.webhooks.settings import current_settings
 from app.web.context import page_uow
-from app.web.forms import ConfirmForm, attach_errors, confirmed_change
+from app.web.forms import ConfirmForm, attach_errors, confirmed_change, options
 from app.web.session import role_required
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 
 PAGE_SIZE = 25
 ID = "int(min=1, max=2147483647)"  # ids beyond a 32-bit integer cannot exist: 404, not an overflow
-EVENT_CHOICES = [(ALL_EVENTS, "All events, including ones added later")] + [(e, e) for e in EVENT_TYPES]
+EVENT_CHOICES = options([(ALL_EVENTS, "All events, including ones added later")] + [(e, e) for e in EVENT_TYPES])
 
 
 class EndpointForm(FlaskForm):
