@@ -101,7 +101,8 @@ TICKETS_CREATED = {"entityType": "Ticket", "action": "CREATE"}
 # -- the exemptions' own checks ----------------------------------------------------------------------
 def check_static(app, world):
     client = app.test_client()
-    assert client.get("/static/css/app.css").status_code == 200
+    with client.get("/static/css/app.css") as response:  # a file response: closed here, not left open
+        assert response.status_code == 200
     assert client.get("/static/../app/config.py").status_code == 404
     assert client.get("/static/%2e%2e/app/config.py").status_code == 404
 

@@ -46,8 +46,9 @@ def real_queue(app, path: Path):
 
 
 def _consumer(env: dict, log: Path, *extra: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(ROOT / "huey_worker.py"), "--workers", "2", *extra],
-                            cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+    with log.open("ab") as output:  # the child writes through its own copy of the descriptor
+        return subprocess.Popen([sys.executable, str(ROOT / "huey_worker.py"), "--workers", "2", *extra],
+                                cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
 
 
 def _wait(condition, timeout: float, what: str, log: Path):
