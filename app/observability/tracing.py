@@ -12,10 +12,14 @@ attributes again for every statement: tracing a statement cost more than twice a
 much with it (docs/performance.md). One CLIENT span per statement, with the
 stable database conventions: ``db.system.name``, ``db.namespace``,
 ``db.operation.name``, ``db.query.text`` (parameters are never recorded),
-``server.address`` and ``server.port`` for server databases.
+``server.address`` and ``server.port`` for server databases. A failed statement's
+span says the error's class and SQLSTATE, never the driver's message: PostgreSQL's
+repeats the row's values ("Key (email)=(…) already exists"). The listeners never
+raise: a tracing fault must not fail or replace a query's own outcome.
 """
 from __future__ import annotations
 
+import logging
 import os
 import weakref
 from contextlib import contextmanager
@@ -25,6 +29,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 
 tracer = trace.get_tracer("ticketry")
+_log = logging.getLogger(__name__)
 _configured = {"provider": None}
 
 
@@ -37,8 +42,8 @@ def tracing_requested() -> bool:
 def setup_provider(exporter=None, service_name: str | None = None) -> None:
     """Create this process's tracer provider once and instrument the libraries globally.
 
-    Runs before the app's database engine exists, so SQLAlchemy's engine is traced.
-    ``exporter`` (tests: InMemorySpanExporter) adds a synchronous exporter.
+    SQL tracing listens on SQLAlchemy's ``Engine`` class, so engines made before this call are
+    traced too. ``exporter`` (tests: InMemorySpanExporter) adds a synchronous exporter.
     """
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
@@ -125,27 +130,43 @@ def _attributes_of(engine) -> dict:
 
 
 def _sql_started(conn, cursor, statement, parameters, context, executemany) -> None:
-    common = _attributes_of(conn.engine)
-    operation = statement.split(None, 1)[0].upper() if statement.strip() else "SQL"
-    name = f"{operation} {common['db.namespace']}" if "db.namespace" in common else operation
-    context._ticketry_span = tracer.start_span(
-        name, kind=trace.SpanKind.CLIENT,
-        attributes={**common, "db.operation.name": operation, "db.query.text": statement})
+    try:
+        common = _attributes_of(conn.engine)
+        operation = statement.split(None, 1)[0].upper() if statement.strip() else "SQL"
+        name = f"{operation} {common['db.namespace']}" if "db.namespace" in common else operation
+        context._ticketry_span = tracer.start_span(
+            name, kind=trace.SpanKind.CLIENT,
+            attributes={**common, "db.operation.name": operation, "db.query.text": statement})
+    except Exception:  # never fail a query for its trace
+        _log.debug("SQL span not started", exc_info=True)
+
+
+def _take_span(context):
+    """The statement's open span, taken off its context: ended once, whatever comes after."""
+    return context.__dict__.pop("_ticketry_span", None) if context is not None else None
 
 
 def _sql_ended(conn, cursor, statement, parameters, context, executemany) -> None:
-    current = getattr(context, "_ticketry_span", None)
+    current = _take_span(context)
     if current is not None:
         current.end()
 
 
 def _sql_failed(exception_context) -> None:
-    current = getattr(exception_context.execution_context, "_ticketry_span", None)
-    if current is not None:
+    try:
+        current = _take_span(exception_context.execution_context)
+        if current is None:
+            return
         error = exception_context.original_exception
-        current.set_attribute("error.type", type(error).__qualname__)
-        current.set_status(trace.Status(trace.StatusCode.ERROR, str(error)))
+        kind = type(error)
+        current.set_attribute("error.type", f"{kind.__module__}.{kind.__qualname__}")
+        code = getattr(error, "sqlstate", None) or getattr(error, "sqlite_errorname", None)
+        if code:
+            current.set_attribute("db.response.status_code", str(code))
+        current.set_status(trace.Status(trace.StatusCode.ERROR, f"{kind.__qualname__} {code or ''}".strip()))
         current.end()
+    except Exception:  # the query's own error must stay the one raised
+        _log.debug("SQL span not ended", exc_info=True)
 
 
 @contextmanager
