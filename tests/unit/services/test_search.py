@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 
 from app.errors import ValidationFailed
 from app.extensions import db
@@ -207,7 +207,7 @@ def test_validation(ctx, acme):
 
 
 def test_pages_of_a_common_query_cover_every_match_once(ctx, acme, monkeypatch):
-    monkeypatch.setattr(sql_backend, "RANK_WINDOW", 3)  # only on SQLite; harmless on PostgreSQL
+    monkeypatch.setattr(sql_backend, "RANK_WINDOW", 3)  # both SQL backends rank only the 3 newest here
     made = {make_ticket(acme, subject=f"Common word {i}").number for i in range(7)}
     seen = []
     for page_number in (1, 2, 3):
@@ -215,6 +215,21 @@ def test_pages_of_a_common_query_cover_every_match_once(ctx, acme, monkeypatch):
         assert page.total == 7
         seen.extend(numbers(page))
     assert sorted(seen) == sorted(made)
+
+
+def test_a_common_query_ranks_its_newest_matches_then_lists_the_rest_newest_first(ctx, acme, monkeypatch):
+    """Past RANK_WINDOW matches, only the newest are scored (both SQL backends): ranking every one of
+    tens of thousands of matches cost more than it told (docs/performance.md)."""
+    monkeypatch.setattr(sql_backend, "RANK_WINDOW", 3)
+    made = [make_ticket(acme, subject=f"Common word {i}").number for i in range(7)]
+    first = search_tickets(acme.uow(), SearchQuery(text="common", page=1, limit=3))
+    assert sorted(numbers(first)) == sorted(made[-3:])
+    assert all(hit.score is not None for hit in first.items)
+    second = search_tickets(acme.uow(), SearchQuery(text="common", page=2, limit=3))
+    assert numbers(second) == made[3:0:-1]  # the next three, newest first, unranked
+    assert all(hit.score is None for hit in second.items)
+    straddling = search_tickets(acme.uow(), SearchQuery(text="common", page=1, limit=5))
+    assert sorted(numbers(straddling)[:3]) == sorted(made[-3:]) and numbers(straddling)[3:] == made[3:1:-1]
 
 
 def test_reindex_indexes_rows_imported_in_bulk(ctx, acme):
@@ -252,3 +267,21 @@ def test_incremental_sync_catches_up_only_what_was_missed(ctx, acme):
     assert find_comments(acme, "normal", statuses=["open"]).total == 1
     again = sync.sync_tenant(acme.tenant)
     assert (again.tickets, again.comments, again.removed) == (0, 0, 0)
+
+
+def test_bulk_import_and_reindex_leave_the_planner_statistics_fresh_on_postgresql(ctx, acme):
+    from app.cli.bulk_import import import_tickets
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite's plans are kept without sqlite_stat1 (app/repositories/statistics.py)")
+
+    def analyzed(table: str):
+        return db.session.scalar(text("SELECT last_analyze FROM pg_stat_user_tables WHERE relname = :t"), {"t": table})
+
+    before = {t: analyzed(t) for t in ("tickets", "comments", "search_tickets")}
+    db.session.commit()
+    import_tickets(acme.tenant, 30, seed=3)
+    sync.reindex_tenant(acme.tenant)
+    for table, earlier in before.items():
+        now = analyzed(table)
+        assert now is not None and (earlier is None or now > earlier), table
