@@ -24,8 +24,10 @@ from typing import Callable
 
 from sqlalchemy import insert, select, update
 
+from app.extensions import db
 from app.models import Comment, Tenant, Ticket, TicketTag
 from app.models.base import utcnow
+from app.repositories.statistics import refresh_after_bulk_write
 from app.repositories.unit_of_work import Actor, UnitOfWork
 
 BATCH = 5_000
@@ -128,6 +130,7 @@ def import_tickets(tenant: Tenant, count: int, *, progress: Callable[[int], None
         uow.audit("BULK_IMPORT", "Ticket", None, {"after": {
             "count": count, "comments": comments, "first_number": first, "last_number": last}})
         uow.commit()
+    refresh_after_bulk_write(db.session, Ticket.__tablename__, Comment.__tablename__, TicketTag.__tablename__)
     return ImportResult(tickets=count, comments=comments, first_number=first, last_number=last)
 
 

@@ -16,8 +16,10 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Tenant
+from app.models.search import SearchComment, SearchTicket
 from app.models.base import utcnow
 from app.repositories.search import SearchIndexRepository
+from app.repositories.statistics import refresh_after_bulk_write
 from app.repositories.unit_of_work import Actor, UnitOfWork
 from app.services.search import meili_backend
 from app.services.search.indexing import refresh_sql
@@ -82,6 +84,7 @@ def reindex_tenant(tenant: Tenant, progress: Progress = None) -> SyncResult:
             if progress is not None:
                 progress(len(ids))
     result.removed = _remove_orphans(tenant)
+    refresh_after_bulk_write(db.session, SearchTicket.__tablename__, SearchComment.__tablename__)
     backend = meili_backend()
     if backend is not None:
         backend.ensure_indexes()
