@@ -14,6 +14,9 @@ What it does, every process on 127.0.0.1:
    (``flask search reindex``'s code), and 17 more comments on one ticket, so a ticket
    page shows 20. A database built here also serves tests/bench/bench_search.py
    (same workspace and people): ``bench_search.py --db PATH`` reuses it.
+   ``--database-url postgresql+psycopg://postgres@127.0.0.1:5432/ticketry_bench`` runs
+   everything on PostgreSQL instead (the database is created when missing, the workspace
+   built there once and reused); ``--record`` then writes its own section.
 2. gunicorn with deploy/gunicorn.conf.py (2 sync workers, access log on) and the
    production settings (TICKETRY_ENV=production, JSON logs at INFO, Prometheus
    multiprocess metrics, OpenTelemetry tracing with the OTLP exporter sending to a
@@ -151,7 +154,7 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for {pid}")
 
 
-def machine() -> str:
+def machine(database_url: str | None = None) -> str:
     import sqlite3
 
     cpu = platform.machine()
@@ -165,8 +168,33 @@ def machine() -> str:
         memory = f", {round(int(Path('/proc/meminfo').read_text().split()[1]) / 1024 / 1024)} GiB"
     except (OSError, ValueError, IndexError):
         pass
-    return (f"{platform.machine()}, {os.cpu_count()} cores{memory}, {cpu}, Python {platform.python_version()}, "
-            f"SQLite {sqlite3.sqlite_version} (WAL)")
+    database = f"SQLite {sqlite3.sqlite_version} (WAL)"
+    if database_url and not database_url.startswith("sqlite"):
+        database = postgres_version(database_url)
+    return f"{platform.machine()}, {os.cpu_count()} cores{memory}, {cpu}, Python {platform.python_version()}, {database}"
+
+
+def ensure_postgres_database(database_url: str) -> None:
+    """Create the named PostgreSQL database when it does not exist (its schema comes from the migrations)."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url)
+    admin = url.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (url.database,)).fetchone() is None:
+            conn.execute(f'CREATE DATABASE "{url.database}"')
+
+
+def postgres_version(database_url: str) -> str:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return "PostgreSQL " + conn.execute(text("SHOW server_version")).scalar().split()[0]
+    finally:
+        engine.dispose()
 
 
 def load() -> float:
@@ -174,10 +202,10 @@ def load() -> float:
 
 
 # -- the database -------------------------------------------------------------------------------------
-def app_for(db_path: Path, tmp: Path):
+def app_for(database_url: str, tmp: Path):
     from app import create_app
 
-    return create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}", "HUEY_IMMEDIATE": True,
+    return create_app({"SQLALCHEMY_DATABASE_URI": database_url, "HUEY_IMMEDIATE": True,
                        "HUEY_SQLITE_PATH": str(tmp / "build.huey"), "REDIS_URL": "", "MEILISEARCH_URL": "",
                        "SECRET_KEY": SECRET_KEY, "LOG_LEVEL": "WARNING"})
 
@@ -321,11 +349,11 @@ def otlp_sink(port: int) -> None:
     ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
 
 
-def server_env(db_path: Path, tmp: Path, tracing_port: int | None) -> dict:
+def server_env(database_url: str, tmp: Path, tracing_port: int | None) -> dict:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("HUEY_", "JOB_", "OUTBOX_", "MAIL_", "WEBHOOK_", "TEST_", "OTEL_", "SLA_", "LOG_"))
            and k not in ("DATABASE_URL", "REDIS_URL", "MEILISEARCH_URL", "SECRET_KEY", "PROMETHEUS_MULTIPROC_DIR")}
-    env.update({"DATABASE_URL": f"sqlite:///{db_path}", "SECRET_KEY": SECRET_KEY, "TICKETRY_ENV": "production",
+    env.update({"DATABASE_URL": database_url, "SECRET_KEY": SECRET_KEY, "TICKETRY_ENV": "production",
                 "SESSION_COOKIE_SECURE": "false", "REDIS_URL": "", "MEILISEARCH_URL": "",
                 "HUEY_SQLITE_PATH": str(tmp / "queue.huey"), "LOG_FORMAT": "json", "LOG_LEVEL": "INFO",
                 "METRICS_TOKEN": "bench-metrics-token", "WEB_CONCURRENCY": "2", "PYTHONPATH": str(ROOT)})
@@ -545,11 +573,13 @@ def table(runs: list[Run]) -> str:
     return "\n".join(lines)
 
 
-def record(text: str, summary_rows: list[str]) -> None:
-    """Replace the HTTP section between its markers (or add it), and this script's rows of the summary table."""
+def record(text: str, summary_rows: list[str], command: str, postgresql: bool = False) -> None:
+    """Replace the HTTP section between its markers (or add it), and the summary table's rows of the same
+    command (a PostgreSQL run and a SQLite run keep each other's)."""
     path = ROOT / "docs" / "performance.md"
     content = path.read_text() if path.exists() else "# Performance\n"
-    start, end = "<!-- bench_http:start -->", "<!-- bench_http:end -->"
+    marker = "bench_http_postgresql" if postgresql else "bench_http"
+    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
     block = f"{start}\n{text}\n{end}"
     if start in content and end in content:
         content = content[:content.index(start)] + block + content[content.index(end) + len(end):]
@@ -561,7 +591,7 @@ def record(text: str, summary_rows: list[str]) -> None:
         end_row = first + 1
         while end_row + 1 < len(lines) and lines[end_row + 1].startswith("|"):
             end_row += 1
-        kept = [line for line in lines[first + 2:end_row + 1] if "bench_http.py" not in line]
+        kept = [line for line in lines[first + 2:end_row + 1] if not line.rstrip().endswith(f"| {command} |")]
         lines[first + 2:end_row + 1] = kept + summary_rows
     path.write_text("\n".join(lines) + "\n")
     print(f"recorded in {path.relative_to(ROOT)}")
@@ -574,6 +604,9 @@ def main(argv: list[str] | None = None) -> int:
                                      epilog=__doc__.split("\n\n", 2)[2])
     parser.add_argument("--db", help="SQLite file to use: built when missing, reused when present "
                                      "(default: a fresh one in a temporary folder)")
+    parser.add_argument("--database-url",
+                        help="a PostgreSQL database (postgresql+psycopg://…) instead of SQLite: the bench workspace "
+                             "is built there when missing, reused when present; --db is then ignored")
     parser.add_argument("--tickets", type=int, default=100_000, help="tickets to build (3 comments each)")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of wrk per URL")
     parser.add_argument("--connections", type=int, default=8)
@@ -592,9 +625,13 @@ def main(argv: list[str] | None = None) -> int:
     procs: list[Proc] = []
     sink = None
     try:
-        print(f"database {db_path} ({'reused' if db_path.exists() else 'building'}), load average {load():.1f}",
-              flush=True)
-        app = app_for(db_path, tmp)
+        database_url = args.database_url or f"sqlite:///{db_path}"
+        if args.database_url:
+            ensure_postgres_database(args.database_url)
+        where = args.database_url.rsplit("@", 1)[-1] if args.database_url else db_path
+        print(f"database {where} ({'building or reusing' if args.database_url else 'reused' if db_path.exists() else 'building'}), "
+              f"load average {load():.1f}", flush=True)
+        app = app_for(database_url, tmp)
         info = build_database(app, args.tickets)
         print(f"  {info['tickets']:,} tickets, {info['comments']:,} comments; ticket #{info['ticket_20']} has 20",
               flush=True)
@@ -605,7 +642,7 @@ def main(argv: list[str] | None = None) -> int:
             tracing_port = free_port()
             sink = multiprocessing.Process(target=otlp_sink, args=(tracing_port,), daemon=True)
             sink.start()
-        env = server_env(db_path, tmp, tracing_port)
+        env = server_env(database_url, tmp, tracing_port)
         token = api_token(env)
         server, base = start_gunicorn("gunicorn", "wsgi:app", env, tmp)
         procs.append(server)
@@ -665,7 +702,7 @@ def main(argv: list[str] | None = None) -> int:
         untraced: list[Run] = []
         if tracing_port:  # the price of tracing: the targeted URLs again, same build, no exporter
             print("\ntracing off (a second gunicorn, same settings otherwise):", flush=True)
-            plain, plain_base = start_gunicorn("gunicorn-untraced", "wsgi:app", server_env(db_path, tmp, None), tmp)
+            plain, plain_base = start_gunicorn("gunicorn-untraced", "wsgi:app", server_env(database_url, tmp, None), tmp)
             procs.append(plain)
             for label, path, headers, _, targeted in urls:
                 if targeted and path in ("/tickets", "/api/v1/tickets"):
@@ -699,7 +736,7 @@ def main(argv: list[str] | None = None) -> int:
                               bool(tracing_port), untraced)
         print("\n" + report["text"])
         if args.record:
-            record(report["text"], report["rows"])
+            record(report["text"], report["rows"], report["command"], bool(args.database_url))
         broken = [r for r in runs + deep if r.bad]
         return 1 if broken else 0
     finally:
@@ -717,11 +754,16 @@ def build_report(args, info, runs, deep, reference_rps, cursor_ratio, statements
                  untraced=()) -> dict:
     today = date.today().isoformat()
     command = "`.venv/bin/python tests/bench/bench_http.py`"
-    where = (f"{machine()}; gunicorn 2 sync workers (deploy/gunicorn.conf.py), TICKETRY_ENV=production, JSON logs "
+    title = f"#### HTTP, {today} (`tests/bench/bench_http.py`)"
+    if args.database_url:
+        command = "`.venv/bin/python tests/bench/bench_http.py --database-url postgresql+psycopg://…`"
+        title = f"#### HTTP on PostgreSQL, {today} (`tests/bench/bench_http.py --database-url …`)"
+    host = machine(args.database_url)
+    where = (f"{host}; gunicorn 2 sync workers (deploy/gunicorn.conf.py), TICKETRY_ENV=production, JSON logs "
              f"at INFO, Prometheus multiprocess metrics, tracing "
              f"{'on (OTLP exporter to a local sink)' if traced else 'off'}; wrk {args.connections} connections, "
              f"2 threads, {args.duration:g} s per URL, on the same machine")
-    lines = [f"#### HTTP, {today} (`tests/bench/bench_http.py`)", "",
+    lines = [title, "",
              f"{where}. One workspace of {info['tickets']:,} tickets and {info['comments']:,} comments. "
              f"Load average (1 min) at the end of each run in its row; it includes the benchmark itself "
              f"(wrk and two busy workers ≈ 2–3 on 2 cores).", "", table(runs), "",
@@ -745,7 +787,6 @@ def build_report(args, info, runs, deep, reference_rps, cursor_ratio, statements
         lines += ["", f"Database built in this run: bulk import {t['import']:.1f} s, search index and the "
                       f"20-comment ticket {t['index']:.1f} s."]
     summary = []
-    host = machine()
     for run in runs[1:-1]:
         if run.met is not None:
             summary.append(f"| {host} | {today} | {run.label} (`{run.path}`), {info['tickets']:,} tickets: "
@@ -766,7 +807,7 @@ def build_report(args, info, runs, deep, reference_rps, cursor_ratio, statements
         summary.append(f"| {host} | {today} | web worker RSS, 1,000 → {memory['per_worker']:,} requests: "
                        f"{memory['growth'] * 100:+.1f}% (largest of 2 workers) | ≤ +{MEMORY_TARGET * 100:.0f}% "
                        f"({'met' if memory['growth'] <= MEMORY_TARGET else 'missed'}) | {command} |")
-    return {"text": "\n".join(lines), "rows": summary}
+    return {"text": "\n".join(lines), "rows": summary, "command": command}
 
 
 if __name__ == "__main__":
