@@ -3,6 +3,7 @@ the reply collision warning, macro insertion, and the r / n / a shortcuts (the t
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from sqlalchemy import select
@@ -33,9 +34,13 @@ def _seed(app):
     return ws, sam.email
 
 
-def _sign_in(browser, base, email, errors, failed):
+def _sign_in(browser, base, email, errors, failed, traffic=None):
     context = browser.new_context()
     page = context.new_page()
+    if traffic is not None:  # what this page asked and got, to say why a live update did not arrive
+        page.on("response", lambda r: traffic.append(
+            f"{time.monotonic():.1f} {r.request.method} {r.url.replace(base, '')} -> {r.status}"))
+        page.on("requestfailed", lambda r: traffic.append(f"{time.monotonic():.1f} {r.url.replace(base, '')} FAILED"))
     page.set_default_timeout(30_000)
     page.on("pageerror", lambda exc: errors.append(f"{email}: {exc}"))
     # Failed answers are checked one by one below; any other console error (CSP, scripts) is a finding.
@@ -60,7 +65,8 @@ def test_two_people_on_one_ticket(browser_launch, live_server):
         browser = p.chromium.launch(**browser_launch)
         try:
             agent = _sign_in(browser, base, ws.agent.email, errors, failed)
-            sam = _sign_in(browser, base, sam_email, errors, failed)
+            sam_traffic: list[str] = []
+            sam = _sign_in(browser, base, sam_email, errors, failed, sam_traffic)
             agent.goto(f"{base}/tickets/1")
             agent.evaluate("window.__marker = 'no reload'")
             sam.goto(f"{base}/tickets/1")
@@ -107,7 +113,13 @@ def test_two_people_on_one_ticket(browser_launch, live_server):
             assert _bodies(live_server.app, ws) == ["Sam here: it is the **toner**.", "My careful answer"]
 
             # Sam gets the agent's reply live as well.
-            expect(sam.locator("#conversation li.comment")).to_have_count(2)
+            try:
+                expect(sam.locator("#conversation li.comment")).to_have_count(2)
+            except AssertionError as exc:
+                live_url = sam.locator("#ticket-live").get_attribute("hx-get")
+                raise AssertionError(f"{exc}\nSam's poll URL: {live_url}; visibility "
+                                     f"{sam.evaluate('document.visibilityState')}; now {time.monotonic():.1f}; "
+                                     "Sam's last requests:\n" + "\n".join(sam_traffic[-25:])) from exc
             expect(sam.locator("#conversation")).to_contain_text("My careful answer")
 
             # Macro: picked with the keyboard, inserted into the reply box (text, not HTML), actions on send.
