@@ -30,7 +30,12 @@ def poll(number: int):
         return "", 204
     if not request.htmx:  # a plain visit: the page itself is the fresh state
         return redirect(url_for("tickets.show", number=number))
-    context = ticket_page.ticket_context(uow, number, oob=True, new_ids={c.id for c in state.new_comments}, live=state)
+    # The heading's poll asks from the version this answer decided on (state.version), not from the ticket
+    # read again below: on PostgreSQL each statement sees the latest commit, so a reply committed between
+    # the two reads would otherwise advance the version while the conversation block was not sent, and
+    # every later poll would answer 204 over a page missing that reply.
+    context = ticket_page.ticket_context(uow, number, oob=True, new_ids={c.id for c in state.new_comments}, live=state,
+                                         version=state.version)
     blocks = ["heading", "announcer"]
     if state.ticket_changed:
         blocks += ["conversation", "side_panel", "activity", "sla_panel"]

@@ -75,6 +75,36 @@ def test_poll_sends_the_new_comment_and_fields_out_of_band(app, acme, agent_clie
     assert agent_client.get(_poll_url(html), headers=HX).status_code == 204
 
 
+def test_a_reply_committed_during_a_poll_is_sent_by_the_next_poll(app, acme, agent_client, monkeypatch):
+    """The race PostgreSQL allows (each statement sees the latest commit): a poll decides from the ticket's
+    version that only the presence list changed, then someone's reply commits before the page is drawn.
+    The answer must keep asking from the version it decided on, so the next poll brings the reply. (On
+    SQLite the poll's read snapshot already hides the reply; this fails on PostgreSQL without the fix.)"""
+    from app.web import ticket_page
+
+    with app.app_context():
+        make_ticket(acme)
+    page = agent_client.get("/tickets/1").get_data(as_text=True)
+    version = re.search(r"since=(\d+)", _poll_url(page)).group(1)
+    draw = ticket_page.ticket_context
+
+    def reply_lands_meanwhile(uow, number, **extra):
+        monkeypatch.setattr(ticket_page, "ticket_context", draw)  # once
+        _comment(app, acme, acme.lead, "Landed between the two reads")
+        return draw(uow, number, **extra)
+
+    monkeypatch.setattr(ticket_page, "ticket_context", reply_lands_meanwhile)
+    stale_presence = f"/tickets/1/live?since={version}&presence=000000000000"
+    answer = agent_client.get(stale_presence, headers=HX)
+    assert answer.status_code == 200
+    assert 'id="conversation"' not in answer.get_data(as_text=True)  # only the presence changed, when decided
+    next_poll = _poll_url(answer.get_data(as_text=True))
+    assert f"since={version}&" in next_poll
+    follow_up = agent_client.get(next_poll, headers=HX)
+    assert follow_up.status_code == 200
+    assert "Landed between the two reads" in follow_up.get_data(as_text=True)
+
+
 def test_own_changes_are_not_announced(app, acme, agent_client):
     with app.app_context():
         make_ticket(acme)
