@@ -149,22 +149,31 @@ def _sqlite(uow: UnitOfWork, spec: Spec, terms: Terms, filters: Filters, offset:
     total = session.scalar(sql.count, {"match": match, "low": low, "high": high}) or 0
     if total == 0 or offset >= total:
         return total, []
-    if total <= RANK_WINDOW:
-        rows = session.execute(sql.rank, {"match": match, "low": low, "high": high, "take": limit, "skip": offset})
-        return total, [(r[0], -float(r[1])) for r in rows]
-    # Rank the RANK_WINDOW newest matches; the rest follow, newest first.
-    threshold = session.scalar(sql.threshold, {"match": match, "low": low, "high": high, "skip": RANK_WINDOW - 1})
-    ranked: list[tuple[int, float | None]] = []
-    if offset < RANK_WINDOW:
-        rows = session.execute(sql.rank, {"match": match, "low": threshold, "high": high,
-                                          "take": min(limit, RANK_WINDOW - offset), "skip": offset})
-        ranked.extend((r[0], -float(r[1])) for r in rows)
+    # The window's lowest rowid: every match when they fit in it.
+    threshold = low if total <= RANK_WINDOW else session.scalar(
+        sql.threshold, {"match": match, "low": low, "high": high, "skip": RANK_WINDOW - 1})
+
+    def rank(take: int, skip: int):
+        rows = session.execute(sql.rank, {"match": match, "low": threshold, "high": high, "take": take, "skip": skip})
+        return [(r[0], -float(r[1])) for r in rows]
+
+    def tail(take: int, skip: int):
+        rows = session.execute(sql.tail, {"match": match, "low": low, "high": threshold - 1, "take": take,
+                                          "skip": skip})
+        return [(r[0], None) for r in rows]
+
+    return total, _windowed(total, offset, limit, rank, tail)
+
+
+def _windowed(total: int, offset: int, limit: int, rank, tail) -> list[tuple[int, float | None]]:
+    """One page when only the RANK_WINDOW newest matches are ranked and the rest follow, newest first.
+    ``rank(take, skip)`` pages through the window best first, ``tail(take, skip)`` through what is
+    older than the window, newest first (both backends)."""
+    hits = rank(min(limit, RANK_WINDOW - offset), offset) if offset < RANK_WINDOW else []
     rest = offset + limit - max(offset, RANK_WINDOW)
-    if rest > 0:
-        rows = session.execute(sql.tail, {"match": match, "low": low, "high": threshold - 1, "take": rest,
-                                          "skip": max(0, offset - RANK_WINDOW)})
-        ranked.extend((r[0], None) for r in rows)
-    return total, ranked
+    if rest > 0 and total > RANK_WINDOW:
+        hits += tail(rest, max(0, offset - RANK_WINDOW))
+    return hits
 
 
 # -- PostgreSQL tsvector ------------------------------------------------------------------------
@@ -177,24 +186,20 @@ def _postgres(uow: UnitOfWork, spec: Spec, terms: Terms, filters: Filters, offse
     total = session.scalar(select(func.count()).select_from(doc).where(and_(*conds))) or 0
     if total == 0 or offset >= total:
         return total, []
-    if total <= RANK_WINDOW:
-        score = func.ts_rank_cd(tsv, query)
-        rows = session.execute(select(doc.id, score.label("score")).where(*conds)
-                               .order_by(score.desc(), doc.id.desc()).limit(limit).offset(offset)).all()
-        return total, [(r[0], float(r[1])) for r in rows]
-    # Rank the RANK_WINDOW newest matches; the rest follow, newest first (as on SQLite).
-    ranked: list[tuple[int, float | None]] = []
-    if offset < RANK_WINDOW:
-        newest = (select(doc.id.label("id"), tsv.label("tsv")).where(*conds).order_by(doc.id.desc())
-                  .limit(RANK_WINDOW).subquery())
-        score = func.ts_rank_cd(newest.c.tsv, query)
+    matches = select(doc.id.label("id"), tsv.label("tsv")).where(*conds)
+    if total > RANK_WINDOW:  # the newest, read backwards along the primary key
+        matches = matches.order_by(doc.id.desc()).limit(RANK_WINDOW)
+    newest = matches.subquery()  # without a LIMIT, PostgreSQL flattens it: every match through the GIN index
+    score = func.ts_rank_cd(newest.c.tsv, query)
+
+    def rank(take: int, skip: int):
         rows = session.execute(select(newest.c.id, score.label("score"))
-                               .order_by(score.desc(), newest.c.id.desc())
-                               .limit(min(limit, RANK_WINDOW - offset)).offset(offset))
-        ranked.extend((r[0], float(r[1])) for r in rows)
-    rest = offset + limit - max(offset, RANK_WINDOW)
-    if rest > 0:
+                               .order_by(score.desc(), newest.c.id.desc()).limit(take).offset(skip))
+        return [(r[0], float(r[1])) for r in rows]
+
+    def tail(take: int, skip: int):
         rows = session.execute(select(doc.id).where(*conds).order_by(doc.id.desc())
-                               .limit(rest).offset(max(offset, RANK_WINDOW)))
-        ranked.extend((r[0], None) for r in rows)
-    return total, ranked
+                               .limit(take).offset(RANK_WINDOW + skip))
+        return [(r[0], None) for r in rows]
+
+    return total, _windowed(total, offset, limit, rank, tail)
