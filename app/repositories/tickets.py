@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Iterable
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from app.errors import TicketNotFound
@@ -45,6 +45,15 @@ _TAG_LIST = (select(func.aggregate_strings(TicketTag.tag, " ")).where(TicketTag.
 _LIST_SELECT = select(*(Ticket.__table__.c[column] for column in LIST_COLUMNS),
                       _ASSIGNEE_NAME.label("assignee_name"), _TAG_LIST.label("tag_list"))
 _DETAIL_SELECT = select(*Ticket.__table__.c, _TAG_LIST.label("tag_list"))
+
+# The list pages' statements, one per shape (TicketRepository._rows): a few dozen in practice, at most a
+# few thousand (every combination of filters, sorts and cursor kinds), so no eviction.
+_PAGE_STATEMENTS: dict[tuple, Any] = {}
+
+
+def _param(name: str, *, expanding: bool = False):
+    """A named placeholder whose value must come with the statement (``required``)."""
+    return bindparam(name, expanding=expanding, required=True)
 
 
 class TicketRow:
@@ -107,42 +116,69 @@ class TicketRepository:
         ticket.tag_rows = [keep.get(t) or TicketTag(tag=t, tenant_id=self.tenant_id) for t in tags]
 
     # -- the queue ------------------------------------------------------------
-    def _filtered(self, f: TicketFilter, stmt=None):
-        """``stmt`` (by default ``select(Ticket)``) narrowed to this tenant's tickets matching ``f``."""
-        stmt = (select(Ticket) if stmt is None else stmt).where(Ticket.tenant_id == self.tenant_id)
+    # A filter's conditions name their parameters (``:tenant_id``, ``:statuses``…) and carry no values, so
+    # one statement serves every request of the same filter shape: the list pages keep theirs
+    # (_PAGE_STATEMENTS) and pass the values at execution; a statement run once gets them bound
+    # (``_filtered``). A placeholder without a value is an error at execution, never another request's value.
+    def _conditions(self, f: TicketFilter) -> list:
+        conditions = [Ticket.tenant_id == _param("tenant_id")]
         if f.statuses:
-            stmt = stmt.where(Ticket.status.in_(f.statuses))
+            conditions.append(Ticket.status.in_(_param("statuses", expanding=True)))
         if f.priorities:
-            stmt = stmt.where(Ticket.priority.in_(f.priorities))
+            conditions.append(Ticket.priority.in_(_param("priorities", expanding=True)))
         if f.unassigned:
-            stmt = stmt.where(Ticket.assignee_id.is_(None))
+            conditions.append(Ticket.assignee_id.is_(None))
         elif f.assignee_id is not None:
-            stmt = stmt.where(Ticket.assignee_id == f.assignee_id)
+            conditions.append(Ticket.assignee_id == _param("assignee_id"))
         if f.tag:
-            stmt = stmt.where(
-                exists().where(
-                    TicketTag.tenant_id == self.tenant_id,
-                    TicketTag.tag == f.tag,
-                    TicketTag.ticket_id == Ticket.id,
-                )
-            )
+            conditions.append(exists().where(TicketTag.tenant_id == _param("tenant_id"), TicketTag.tag == _param("tag"),
+                                             TicketTag.ticket_id == Ticket.id))
+        if f.text:
+            conditions.append(Ticket.subject.ilike(_param("subject_like"), escape="\\"))
+        if f.sla:
+            conditions.append(self._sla_condition(f.sla))
+        return conditions
+
+    def _values(self, f: TicketFilter) -> dict:
+        """The parameters of ``_conditions(f)``, by name."""
+        values: dict[str, Any] = {"tenant_id": self.tenant_id}
+        if f.statuses:
+            values["statuses"] = list(f.statuses)
+        if f.priorities:
+            values["priorities"] = list(f.priorities)
+        if not f.unassigned and f.assignee_id is not None:
+            values["assignee_id"] = f.assignee_id
+        if f.tag:
+            values["tag"] = f.tag
         if f.text:
             escaped = f.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            stmt = stmt.where(Ticket.subject.ilike(f"%{escaped}%", escape="\\"))
+            values["subject_like"] = f"%{escaped}%"
         if f.sla:
-            stmt = stmt.where(self._sla_condition(f.sla, utcnow()))
-        return stmt
+            values["now"] = now = utcnow()
+            values["due_soon_until"] = now + DUE_SOON
+        return values
 
     @staticmethod
-    def _sla_condition(sla: str, now: datetime):
-        """Both read ix_tickets_tenant_sla_state (tenant_id, sla_state, sla_due_at)."""
+    def _shape(f: TicketFilter) -> tuple:
+        """What decides the statement of a filter (not the values): the key of _PAGE_STATEMENTS."""
+        return (bool(f.statuses), bool(f.priorities), f.unassigned, f.assignee_id is not None, bool(f.tag),
+                bool(f.text), f.sla, f.sort)
+
+    def _filtered(self, f: TicketFilter, stmt=None):
+        """``stmt`` (by default ``select(Ticket)``) narrowed to this tenant's tickets matching ``f``, values bound."""
+        stmt = (select(Ticket) if stmt is None else stmt).where(*self._conditions(f))
+        return stmt.params(self._values(f))
+
+    @staticmethod
+    def _sla_condition(sla: str):
+        """Both read ix_tickets_tenant_sla_state (tenant_id, sla_state, sla_due_at); ``:now`` is the request's time."""
         if sla == "due_soon":
-            return and_(Ticket.sla_state.in_(_SLA_RUNNING), Ticket.sla_due_at >= now,
-                        Ticket.sla_due_at <= now + DUE_SOON)
+            return and_(Ticket.sla_state.in_(_SLA_RUNNING), Ticket.sla_due_at >= _param("now"),
+                        Ticket.sla_due_at <= _param("due_soon_until"))
         if sla == "breached":
             # The IN keeps the index search to the open states (an OR alone scans the tenant's whole index).
             return and_(Ticket.sla_state.in_(("breached", *_SLA_RUNNING)),
-                        or_(Ticket.sla_state == "breached", Ticket.sla_due_at < now))
+                        or_(Ticket.sla_state == "breached", Ticket.sla_due_at < _param("now")))
         raise ValueError(f"unknown SLA filter {sla!r}")
 
     def count(self, f: TicketFilter, *, exact: bool = False) -> int:
@@ -154,12 +190,12 @@ class TicketRepository:
     def count_updated_since(self, f: TicketFilter, since: datetime, shown: list[int] = ()) -> int:
         """Tickets changed after ``since`` that match the filter, or are among the ``shown`` numbers
         (changed so that they left the view). One COUNT; ix_tickets_tenant_updated bounds the rows."""
-        matching = self._filtered(f).whereclause
+        matching = and_(*self._conditions(f))
         if shown:
             matching = or_(matching, and_(Ticket.tenant_id == self.tenant_id, Ticket.number.in_(shown)))
         stmt = select(func.count(Ticket.id)).where(Ticket.tenant_id == self.tenant_id, Ticket.updated_at > since,
                                                    matching)
-        return self.session.scalar(stmt) or 0
+        return self.session.scalar(stmt, self._values(f)) or 0
 
     def numbers(self, f: TicketFilter, limit: int) -> list[int]:
         """Numbers of the matching tickets, lowest first, at most ``limit`` (bulk changes by filter)."""
@@ -186,36 +222,66 @@ class TicketRepository:
         return column, (column.desc(), Ticket.id.desc())
 
     @staticmethod
-    def _after_ascending(column, key, last_id):
-        """Rows after (key, id) in ``column ASC NULLS LAST, id ASC`` order."""
-        if key is None:
-            return and_(column.is_(None), Ticket.id > last_id)
-        return or_(column > key, and_(column == key, Ticket.id > last_id), column.is_(None))
-
-    @staticmethod
     def _with_rows():
         """What a change and the ticket page read: the tags, the assignee (whose tenant is this one)."""
         return selectinload(Ticket.tag_rows), selectinload(Ticket.assignee).lazyload(User.tenant)
 
-    def _rows(self, f: TicketFilter, detail: bool, *conditions, offset: int = 0, limit: int):
-        """The tickets matching ``f`` and ``conditions``, in the filter's order, as TicketRows, read through
-        Core in one query: every column (``detail``, the API) or LIST_COLUMNS and the assignee's name
-        (the queue), with the tags. The ORM cost ~2 ms a page (identity map, relationship loaders);
-        lists change nothing.
+    def _rows(self, f: TicketFilter, detail: bool, *, offset: int = 0, limit: int,
+              after: tuple[Any, int] | None = None):
+        """The tickets matching ``f`` (and after the cursor's (key, id), when given), in the filter's order,
+        as TicketRows, read through Core in one query: every column (``detail``, the API) or LIST_COLUMNS
+        and the assignee's name (the queue), with the tags. The ORM cost ~2 ms a page (identity map,
+        relationship loaders); lists change nothing.
 
         The page's ids are chosen first (``id IN (SELECT id ... LIMIT OFFSET)``, an index-only read),
         then only those rows are read and look up their tags and assignee: a join, or the lookups in
         the same SELECT, also ran for every row an OFFSET skips (page 4,000: 41 ms on SQLite, 590 ms on
-        PostgreSQL; now 2.8 ms and 17 ms)."""
-        _, order = self._order(f)
-        page = (self._filtered(f, select(Ticket.id)).where(*conditions).order_by(*order)
-                .limit(limit).offset(offset or None).correlate(None))  # never a correlated subquery
-        # The ids are this tenant's (``page`` filters by tenant). No tenant condition out here: SQLite
-        # would then walk the tenant's index in the sort order instead of looking up 20 rows by id.
-        stmt = (_DETAIL_SELECT if detail else _LIST_SELECT).where(Ticket.id.in_(page))
-        result = self.session.execute(stmt.order_by(*order))
+        PostgreSQL; now 2.8 ms and 17 ms).
+
+        The statement is built once per shape (filters present, sort, cursor, offset, detail) and kept:
+        building it and working out its cache key cost more than SQLite running it."""
+        ascending = f.sort in ASCENDING_SORTS
+        cursor = None if after is None else ("null" if ascending and after[0] is None else "key")
+        shape = (self._shape(f), detail, cursor, offset > 0)
+        stmt = _PAGE_STATEMENTS.get(shape)
+        if stmt is None:
+            stmt = _PAGE_STATEMENTS[shape] = self._page_statement(f, detail, cursor, offset > 0)
+        values = self._values(f)
+        values["page_limit"] = limit
+        if offset > 0:
+            values["page_offset"] = offset
+        if after is not None:
+            values["after_id"] = after[1]
+            if cursor == "key":
+                values["after_key"] = after[0]
+        result = self.session.execute(stmt, values)
         names = list(result.keys())
         return [TicketRow(zip(names, row)) for row in result]
+
+    def _page_statement(self, f: TicketFilter, detail: bool, cursor: str | None, offset: bool):
+        column, order = self._order(f)
+        conditions = self._conditions(f)
+        if cursor == "key":
+            conditions.append(self._after(f, column))
+        elif cursor == "null":  # past every ticket with a deadline (due, ascending): those without one, by id
+            conditions.append(and_(column.is_(None), Ticket.id > _param("after_id")))
+        page = (select(Ticket.id).where(*conditions).order_by(*order).limit(_param("page_limit"))
+                .correlate(None))  # never a correlated subquery
+        if offset:
+            page = page.offset(_param("page_offset"))
+        # The ids are this tenant's (``page`` filters by tenant). No tenant condition out here: SQLite
+        # would then walk the tenant's index in the sort order instead of looking up 20 rows by id.
+        return (_DETAIL_SELECT if detail else _LIST_SELECT).where(Ticket.id.in_(page)).order_by(*order)
+
+    @staticmethod
+    def _after(f: TicketFilter, column):
+        """Rows after the cursor's (``:after_key``, ``:after_id``) in the filter's order."""
+        key, last_id = _param("after_key"), _param("after_id")
+        if f.sort in ASCENDING_SORTS:  # column ASC NULLS LAST, id ASC
+            return or_(column > key, and_(column == key, Ticket.id > last_id), column.is_(None))
+        # ``column <= key`` is implied by the OR, but without it SQLite walks the index from the top and
+        # filters row by row: a cursor 80,000 rows deep cost as much as OFFSET 80000.
+        return and_(column <= key, or_(column < key, and_(column == key, Ticket.id < last_id)))
 
     def list(self, f: TicketFilter, page: int, limit: int, *, detail: bool = False) -> Page:
         """An offset page of TicketRows; ``detail``: every column (the API), else LIST_COLUMNS (the queue)."""
@@ -225,17 +291,7 @@ class TicketRepository:
 
     def list_after(self, f: TicketFilter, cursor: str | None, limit: int, *, detail: bool = False) -> Page:
         """Keyset page: rows strictly after the cursor in the sort order; stable while tickets are added."""
-        column, _ = self._order(f)
-        after = []
-        if cursor:
-            key, last_id = self._decode(f, cursor)
-            if f.sort in ASCENDING_SORTS:
-                after = [self._after_ascending(column, key, last_id)]
-            else:
-                # ``column <= key`` is implied by the OR, but without it SQLite walks the index from the
-                # top and filters row by row: a cursor 80,000 rows deep cost as much as OFFSET 80000.
-                after = [column <= key, or_(column < key, and_(column == key, Ticket.id < last_id))]
-        rows = self._rows(f, detail, *after, limit=limit + 1)
+        rows = self._rows(f, detail, limit=limit + 1, after=self._decode(f, cursor) if cursor else None)
         next_cursor = None
         if len(rows) > limit:
             rows = rows[:limit]

@@ -68,3 +68,17 @@ def test_cannot_assign_another_tenants_person(globex_api, acme, both):
     response = globex_api.patch("/api/v1/tickets/1", json={"assigneeId": acme.agent.id})
     assert response.status_code == 422
     assert list(response.json["errors"]["json"]) == ["assigneeId"]
+
+
+@pytest.mark.parametrize("query", ["", "?status=new", "?tag=acme-only", "?q=secret", "?q=own", "?cursor=",
+                                   "?sort=due&cursor=", "?sort=priority&page=1&limit=2"])
+def test_one_list_statement_serves_each_tenant_its_own_tickets(globex_api, acme_api, both, query):
+    """The list statements are kept per filter shape and shared by the tenants (repositories/tickets.py):
+    the same shape asked by one tenant and then by the other gives each its own tickets only."""
+    for _ in range(2):
+        acme_rows = acme_api.get("/api/v1/tickets" + query).json["data"]
+        globex_rows = globex_api.get("/api/v1/tickets" + query).json["data"]
+        assert {t["subject"] for t in acme_rows} <= {"Acme secret"}
+        assert {t["subject"] for t in globex_rows} <= {"Globex own ticket"}
+    if query in ("", "?cursor=", "?sort=due&cursor="):
+        assert len(acme_rows) == 3 and len(globex_rows) == 1

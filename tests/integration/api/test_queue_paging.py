@@ -135,3 +135,47 @@ def test_comment_list_runs_a_constant_number_of_queries(acme_api, busy_conversat
     assert len({(c["author"] or {}).get("id") for c in large_body["data"]}) == 4
     assert small == large
     assert large <= 10
+
+
+def test_due_cursor_walks_from_deadlines_to_tickets_without_one(acme_api, acme, tickets_in):
+    """Sort "due" is ascending with tickets without a running clock last: the cursor crosses from keyed rows
+    to NULL keys (its own kind of cursor condition) and walks those by id, with no gap or duplicate."""
+    tickets_in(acme, 7, priority="urgent")
+    for number in (5, 3):  # solved: the clock stops, no deadline
+        assert acme_api.patch(f"/api/v1/tickets/{number}", json={"status": "solved"}).status_code == 200
+    everything = [t["number"] for t in acme_api.get("/api/v1/tickets?sort=due").json["data"]]
+    assert sorted(everything) == list(range(1, 8))
+    assert everything[-2:] == [3, 5]  # last, by id
+    for limit in (1, 2, 3):
+        walked, _ = walk(acme_api, limit=limit, sort="due")
+        assert walked == everything, limit
+
+
+def test_kept_list_statements_carry_no_request_values(app, acme_api, acme, tickets_in):
+    """The list statements are kept per filter shape and shared by every tenant (repositories/tickets.py,
+    _PAGE_STATEMENTS): a value left bound in one would be the next request's, whoever asks. Each kept
+    statement's request parameters are placeholders that must be given at execution."""
+    from sqlalchemy.sql.elements import BindParameter
+    from sqlalchemy.sql.visitors import iterate
+
+    from app.repositories.tickets import _PAGE_STATEMENTS, SLA_FILTERS, TicketFilter
+
+    numbers = tickets_in(acme, 3, tags=["vip"], priority="high")
+    for query in ("", "?status=new&priority=high&tag=vip&q=Ticket", f"?assignee={acme.agent.id}",
+                  "?sort=due&cursor=", "?page=2&limit=1"):
+        assert acme_api.get("/api/v1/tickets" + query).status_code == 200, query
+    with app.app_context(), acme.uow() as uow:  # the queue's SLA views (not API filters)
+        for sla in SLA_FILTERS:
+            assert len(uow.tickets.list(TicketFilter(sla=sla, sort="priority"), 1, 20).items) <= 3
+    first = acme_api.get("/api/v1/tickets?limit=1&cursor=").json
+    acme_api.get("/api/v1/tickets", query_string={"limit": 1, "cursor": first["pagination"]["nextCursor"]})
+    assert numbers and len(_PAGE_STATEMENTS) >= 8
+    request_values = {"tenant_id", "statuses", "priorities", "assignee_id", "tag", "subject_like", "now",
+                      "due_soon_until", "page_limit", "page_offset", "after_key", "after_id"}
+    seen = set()
+    for stmt in _PAGE_STATEMENTS.values():
+        for bind in (e for e in iterate(stmt) if isinstance(e, BindParameter)):
+            if bind.key in request_values:
+                seen.add(bind.key)
+                assert bind.required and bind.value is None, bind.key
+    assert seen == request_values
