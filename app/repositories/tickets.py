@@ -58,12 +58,13 @@ def _param(name: str, *, expanding: bool = False):
 
 class TicketRow:
     """A ticket in a list: the columns of a Core row as attributes (``row.subject``), its sorted ``tags``
-    and, in the queue, ``assignee_name`` (None when unassigned). Read-only: changes go through Ticket."""
+    (a tuple) and, in the queue, ``assignee_name`` (None when unassigned). Read-only: changes go through
+    Ticket. Every value is hashable: the queue keeps rendered rows by them (app/web/rows.py)."""
 
     def __init__(self, values: Iterable[tuple[str, Any]]):
         self.__dict__.update(values)
         tag_list = self.__dict__.pop("tag_list")
-        self.tags = sorted(tag_list.split(" ")) if tag_list else []
+        self.tags = tuple(sorted(tag_list.split(" "))) if tag_list else ()
 
 
 @dataclass

@@ -1,6 +1,8 @@
 """Page blueprints, their shared filters, and the sign-in plumbing."""
 from __future__ import annotations
 
+from functools import partial
+
 from flask import Flask, abort, request
 from werkzeug.routing import IntegerConverter
 
@@ -40,3 +42,6 @@ def register_web(app: Flask) -> None:
     register_filters(app)
     for bp in BLUEPRINTS:
         app.register_blueprint(bp)
+    from app.web.rows import queue_rows
+
+    app.jinja_env.globals["queue_rows"] = partial(queue_rows, app.jinja_env)
