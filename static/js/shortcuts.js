@@ -122,7 +122,11 @@
     dialog.addEventListener("close", function () {
       var back = dialog.returnFocusTo;
       dialog.returnFocusTo = null;
-      if (back && back.focus && document.contains(back)) { back.focus(); }
+      // The close event comes a task after the dialog closed: a key pressed in between ("/" to search)
+      // may have put focus somewhere already, and keeps it.
+      var active = document.activeElement;
+      var lost = !active || active === document.body || dialog.contains(active);
+      if (lost && back && back.focus && document.contains(back)) { back.focus(); }
     });
   });
 
