@@ -10,6 +10,9 @@ every matching index entry (3 ms on SQLite, 27 ms on PostgreSQL at 100,000 ticke
 Not remembered: filters whose result moves with the clock alone (the SLA filters: "due soon",
 "breached"), which the sweep changes without audit rows.
 
+The same store keeps the assignee picker's list of people under ("people", ..., chain position)
+(``UserRepository.choices``): people change only through audited changes too.
+
 The store is per process (each gunicorn worker and consumer has its own), bounded, least
 recently used first out. ``TICKET_COUNT_CACHE = False`` turns it off (create_app calls ``configure``).
 """
@@ -17,12 +20,12 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Callable, Hashable
+from typing import Any, Callable, Hashable
 
 MAX_ENTRIES = 2048
 
 _lock = threading.Lock()
-_counts: OrderedDict[Hashable, int] = OrderedDict()
+_counts: OrderedDict[Hashable, Any] = OrderedDict()
 _enabled = True
 
 
@@ -36,8 +39,8 @@ def enabled() -> bool:
     return _enabled
 
 
-def remembered(key: Hashable, compute: Callable[[], int]) -> int:
-    """The count stored under ``key``, or ``compute()``'s, stored."""
+def remembered(key: Hashable, compute: Callable[[], Any]) -> Any:
+    """The answer stored under ``key`` (a count, the people list), or ``compute()``'s, stored."""
     with _lock:
         if key in _counts:
             _counts.move_to_end(key)
