@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from functools import partial
+from functools import lru_cache, partial
 from zoneinfo import ZoneInfo
 
 from flask import Flask, g, url_for
@@ -68,8 +68,15 @@ def time_tag(value: datetime | None, css: str | None = None) -> Markup | str:
         return ""
     zone = _zone()
     attrs = f'class="{escape(css)}" ' if css else ""
-    instant, title = escape(isotime(value)), escape(value.astimezone(zone).strftime(TIME_FORMAT))
+    instant, title = _instant_and_title(value, zone)
     return Markup(f'<time {attrs}datetime="{instant}" title="{title}">{escape(timeago(value, zone))}</time>')
+
+
+@lru_cache(maxsize=4096)
+def _instant_and_title(value: datetime, zone: ZoneInfo) -> tuple[Markup, Markup]:
+    """A ``<time>``'s UTC instant and its title in the zone, escaped: fixed for a value and a zone (only
+    "how long ago" moves with the clock), so kept; a queue page draws twenty, mostly seen before."""
+    return escape(isotime(value)), escape(value.astimezone(zone).strftime(TIME_FORMAT))
 
 
 def ticket_href(number: int) -> str:

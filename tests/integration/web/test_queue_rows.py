@@ -123,3 +123,22 @@ def test_rows_carry_only_this_workspaces_tags_and_names(app, acme, globex, agent
     assert re.findall(r'<span class="tag">(.*?)</span>', globex_row) == ["globex-only", "shared"]
     assert acme.lead.name in acme_row and globex.lead.name not in acme_html
     assert globex.lead.name in globex_row and "Acme one" not in globex_html
+
+
+def test_time_tag_keeps_the_fixed_parts_per_zone(app, acme):
+    """The instant and title are kept per (value, zone): a workspace in another zone gets its own title."""
+    from datetime import datetime, timezone
+
+    from flask import g
+
+    from app.web.filters import time_tag
+
+    when = datetime(2020, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    titles = []
+    for zone in ("Europe/Paris", "America/New_York", "Europe/Paris"):
+        with app.test_request_context("/"):
+            from zoneinfo import ZoneInfo
+
+            g._ticketry_zone = ZoneInfo(zone)
+            titles.append(re.search(r'title="([^"]+)"', time_tag(when)).group(1))
+    assert titles == ["02 Jan 2020, 04:04", "01 Jan 2020, 22:04", "02 Jan 2020, 04:04"]
