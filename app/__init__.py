@@ -5,6 +5,7 @@ from flask import Flask
 
 from app.config import ROOT, Config
 from app import extensions as ext
+from app.json_provider import OrjsonProvider
 
 
 def create_app(overrides: dict | None = None) -> Flask:
@@ -16,6 +17,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     )
     app.config.from_object(Config())
     app.config.update(overrides or {})
+    app.json = OrjsonProvider(app)
 
     register_tracing(app)  # first: the database engine created next is then traced
     register_extensions(app)
