@@ -255,7 +255,9 @@ class TicketRepository:
             values["after_id"] = after[1]
             if cursor == "key":
                 values["after_key"] = after[0]
-        result = self.session.execute(stmt, values)
+        # Through the session's connection (same transaction): rows, not ORM results, and no ORM
+        # loading pass over them (9 % of an API list request, counted in instructions).
+        result = self.session.connection().execute(stmt, values)
         names = list(result.keys())
         return [TicketRow(zip(names, row)) for row in result]
 
