@@ -50,11 +50,7 @@ class UserRepository:
         (de)activated only by audited changes, which move the tenant's audit chain in the same
         transaction, so the list stored under the chain's position is exact until the next change. The
         tenant row came with the signed-in user or token (identity map): the key costs no query."""
-        if not ticket_counts.enabled():
-            return self._choices()
-        tenant = self.session.get(Tenant, self.tenant_id)
-        key = ("people", id(self.session.get_bind()), self.tenant_id, tenant.audit_seq, tenant.audit_head)
-        return ticket_counts.remembered(key, self._choices)
+        return ticket_counts.until_next_change(self.session, self.tenant_id, "people", self._choices)
 
     def _choices(self) -> tuple:
         return tuple(self.session.execute(_CHOICES, {"tenant_id": self.tenant_id}).all())

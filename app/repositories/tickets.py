@@ -159,12 +159,6 @@ class TicketRepository:
             values["due_soon_until"] = now + DUE_SOON
         return values
 
-    @staticmethod
-    def _shape(f: TicketFilter) -> tuple:
-        """What decides the statement of a filter (not the values): the key of _PAGE_STATEMENTS."""
-        return (bool(f.statuses), bool(f.priorities), f.unassigned, f.assignee_id is not None, bool(f.tag),
-                bool(f.text), f.sla, f.sort)
-
     def _filtered(self, f: TicketFilter, stmt=None):
         """``stmt`` (by default ``select(Ticket)``) narrowed to this tenant's tickets matching ``f``, values bound."""
         stmt = (select(Ticket) if stmt is None else stmt).where(*self._conditions(f))
@@ -239,51 +233,53 @@ class TicketRepository:
         the same SELECT, also ran for every row an OFFSET skips (page 4,000: 41 ms on SQLite, 590 ms on
         PostgreSQL; now 2.8 ms and 17 ms).
 
-        The statement is built once per shape (filters present, sort, cursor, offset, detail) and kept:
-        building it and working out its cache key cost more than SQLite running it."""
-        ascending = f.sort in ASCENDING_SORTS
-        cursor = None if after is None else ("null" if ascending and after[0] is None else "key")
-        shape = (self._shape(f), detail, cursor, offset > 0)
-        stmt = _PAGE_STATEMENTS.get(shape)
-        if stmt is None:
-            stmt = _PAGE_STATEMENTS[shape] = self._page_statement(f, detail, cursor, offset > 0)
+        The statement is built once per shape and kept: building it and working out its cache key cost
+        more than SQLite running it. The shape is what the values are not: which parameters there are
+        (the filters present, an offset, a cursor and its kind), the sort, the SLA view, "unassigned"."""
         values = self._values(f)
         values["page_limit"] = limit
         if offset > 0:
             values["page_offset"] = offset
         if after is not None:
-            values["after_id"] = after[1]
-            if cursor == "key":
-                values["after_key"] = after[0]
+            key, values["after_id"] = after
+            if key is not None or f.sort not in ASCENDING_SORTS:  # else: past every deadline (see _after)
+                values["after_key"] = key
+        shape = (detail, f.sort, f.sla, f.unassigned, frozenset(values))
+        stmt = _PAGE_STATEMENTS.get(shape)
+        if stmt is None:
+            stmt = _PAGE_STATEMENTS[shape] = self._page_statement(f, detail, values)
         # Through the session's connection (same transaction): rows, not ORM results, and no ORM
         # loading pass over them (9 % of an API list request, counted in instructions).
         result = self.session.connection().execute(stmt, values)
         names = list(result.keys())
         return [TicketRow(zip(names, row)) for row in result]
 
-    def _page_statement(self, f: TicketFilter, detail: bool, cursor: str | None, offset: bool):
+    def _page_statement(self, f: TicketFilter, detail: bool, values: dict):
         column, order = self._order(f)
         conditions = self._conditions(f)
-        if cursor == "key":
-            conditions.append(self._after(f, column))
-        elif cursor == "null":  # past every ticket with a deadline (due, ascending): those without one, by id
-            conditions.append(and_(column.is_(None), Ticket.id > _param("after_id")))
+        if "after_id" in values:
+            conditions.append(self._after(f, column, keyed="after_key" in values))
         page = (select(Ticket.id).where(*conditions).order_by(*order).limit(_param("page_limit"))
                 .correlate(None))  # never a correlated subquery
-        if offset:
+        if "page_offset" in values:
             page = page.offset(_param("page_offset"))
         # The ids are this tenant's (``page`` filters by tenant). No tenant condition out here: SQLite
         # would then walk the tenant's index in the sort order instead of looking up 20 rows by id.
         return (_DETAIL_SELECT if detail else _LIST_SELECT).where(Ticket.id.in_(page)).order_by(*order)
 
     @staticmethod
-    def _after(f: TicketFilter, column):
-        """Rows after the cursor's (``:after_key``, ``:after_id``) in the filter's order."""
-        key, last_id = _param("after_key"), _param("after_id")
+    def _after(f: TicketFilter, column, *, keyed: bool):
+        """Rows after the cursor's (``:after_key``, ``:after_id``) in the filter's order; not ``keyed``: the
+        cursor is past every ticket with a deadline (due, ascending), so those without one follow, by id."""
+        last_id = _param("after_id")
         if f.sort in ASCENDING_SORTS:  # column ASC NULLS LAST, id ASC
+            if not keyed:
+                return and_(column.is_(None), Ticket.id > last_id)
+            key = _param("after_key")
             return or_(column > key, and_(column == key, Ticket.id > last_id), column.is_(None))
         # ``column <= key`` is implied by the OR, but without it SQLite walks the index from the top and
         # filters row by row: a cursor 80,000 rows deep cost as much as OFFSET 80000.
+        key = _param("after_key")
         return and_(column <= key, or_(column < key, and_(column == key, Ticket.id < last_id)))
 
     def list(self, f: TicketFilter, page: int, limit: int, *, detail: bool = False) -> Page:
@@ -304,17 +300,13 @@ class TicketRepository:
                     next_cursor=next_cursor, extra={"cursor": True})
 
     def _total(self, f: TicketFilter) -> int:
-        """How many tickets match the filter, for pages and lists; see repositories/ticket_counts.py."""
-        if f.sla is not None or not ticket_counts.enabled():
+        """How many tickets match the filter, for pages and lists, remembered until the tenant's next
+        audited change (repositories/ticket_counts.py); the SLA filters move with the clock: counted."""
+        if f.sla is not None:
             return count(self.session, self._filtered(f))
-        # The tenant row came with the signed-in user or the API token at the start of the request: the
-        # identity map gives its audit position without another query. A change committed since then
-        # can make one answer show an older total beside newer rows (the next request has the new
-        # position); writes count exactly instead (``count(f, exact=True)``).
-        tenant = self.session.get(Tenant, self.tenant_id)
-        key = (id(self.session.get_bind()), self.tenant_id, tenant.audit_seq, tenant.audit_head,
-               tuple(f.statuses), tuple(f.priorities), f.assignee_id, f.unassigned, f.tag, f.text)
-        return ticket_counts.remembered(key, lambda: count(self.session, self._filtered(f)))
+        what = ("tickets", tuple(f.statuses), tuple(f.priorities), f.assignee_id, f.unassigned, f.tag, f.text)
+        return ticket_counts.until_next_change(self.session, self.tenant_id, what,
+                                               lambda: count(self.session, self._filtered(f)))
 
     @staticmethod
     def _encode(f: TicketFilter, ticket: Ticket | TicketRow) -> str:
