@@ -45,3 +45,6 @@ def register_web(app: Flask) -> None:
     from app.web.rows import queue_rows
 
     app.jinja_env.globals["queue_rows"] = partial(queue_rows, app.jinja_env)
+    from app.web.urls import kept_url_for
+
+    app.jinja_env.globals["url_for"] = partial(kept_url_for, app)  # templates build each URL once per process
