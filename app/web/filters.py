@@ -88,6 +88,20 @@ def ticket_href(number: int) -> str:
     return f"{prefix}{number}"
 
 
+def person_options(people: tuple, selected: object = None) -> Markup:
+    """The ``<option>`` of every person of an assignee picker (``UserRepository.choices``: (id, name)
+    rows), the one whose id is ``selected`` marked. A queue page draws the picker twice and the ticket
+    page once, and the list is the same until someone is added, renamed or (de)activated: the HTML is
+    kept under the people's values and the selected id (a rename is another key)."""
+    return _person_options(tuple(people), "" if selected is None else str(selected))
+
+
+@lru_cache(maxsize=256)
+def _person_options(people: tuple, selected: str) -> Markup:
+    return Markup("".join(f'<option value="{person.id}"{" selected" if str(person.id) == selected else ""}>'
+                          f'{escape(person.name)}</option>' for person in people))
+
+
 def static_include(environment: Environment, name: str) -> Markup:
     """A template that depends on nothing (no request, no user: the keyboard-shortcuts dialog), rendered
     once per process and reused on every page; rendered each time while templates auto-reload (debug)."""
@@ -124,6 +138,6 @@ def register_filters(app: Flask) -> None:
     app.jinja_env.globals["static_include"] = partial(static_include, app.jinja_env)
     app.jinja_env.globals.update(STATUSES=STATUSES, PRIORITIES=PRIORITIES, STATUS_LABELS=STATUS_LABELS,
                                  PRIORITY_LABELS=PRIORITY_LABELS, page_window=page_window,
-                                 ticket_href=ticket_href)
+                                 ticket_href=ticket_href, person_options=person_options)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
