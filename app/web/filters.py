@@ -125,6 +125,17 @@ def page_window(current: int, total: int, radius: int = 2) -> list[int | None]:
     return window
 
 
+def pager_links(page) -> list[tuple]:
+    """What the pager (macros/pagination.html) draws, in order, as (number, text, rel): Prev, the page
+    window and Next; text None is the current page, number None a gap."""
+    links: list[tuple] = [(page.page - 1, "‹ Prev", "prev")] if page.has_prev else []
+    for n in page_window(page.page, page.total_pages):
+        links.append((None, None, None) if n is None else (n, None if n == page.page else n, None))
+    if page.has_next:
+        links.append((page.page + 1, "Next ›", "next"))
+    return links
+
+
 def register_filters(app: Flask) -> None:
     app.jinja_env.filters.update(
         markdown=render_markdown,
@@ -138,6 +149,7 @@ def register_filters(app: Flask) -> None:
     app.jinja_env.globals["static_include"] = partial(static_include, app.jinja_env)
     app.jinja_env.globals.update(STATUSES=STATUSES, PRIORITIES=PRIORITIES, STATUS_LABELS=STATUS_LABELS,
                                  PRIORITY_LABELS=PRIORITY_LABELS, page_window=page_window,
-                                 ticket_href=ticket_href, person_options=person_options)
+                                 ticket_href=ticket_href, person_options=person_options,
+                                 pager_links=pager_links)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
