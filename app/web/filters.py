@@ -5,13 +5,14 @@ from datetime import datetime, timezone
 from functools import lru_cache, partial
 from zoneinfo import ZoneInfo
 
-from flask import Flask, g, url_for
+from flask import Flask, current_app, g
 from flask_login import current_user
 from jinja2 import Environment
 from markupsafe import Markup, escape
 
 from app.models.tickets import PRIORITIES, STATUSES
 from app.services.rich_text import render_markdown
+from app.web.urls import kept_url_for
 
 STATUS_LABELS = {"new": "New", "open": "Open", "pending": "Pending", "on_hold": "On hold",
                  "solved": "Solved", "closed": "Closed"}
@@ -81,10 +82,11 @@ def _instant_and_title(value: datetime, zone: ZoneInfo) -> tuple[Markup, Markup]
 
 def ticket_href(number: int) -> str:
     """``url_for("tickets.show", number=number)`` for lists: the URL is built once per request, then each
-    row only appends its number (url_for per row was a tenth of a queue page's rendering)."""
+    row only appends its number (url_for per row was a tenth of a queue page's rendering); the prefix
+    itself is a kept URL (app/web/urls.py)."""
     prefix = g.get("_ticketry_ticket_href")
     if prefix is None:
-        prefix = g._ticketry_ticket_href = url_for("tickets.show", number=1)[:-1]
+        prefix = g._ticketry_ticket_href = kept_url_for(current_app, "tickets.show", number=1)[:-1]
     return f"{prefix}{number}"
 
 

@@ -45,13 +45,17 @@ HEADERS = {
 
 
 def add_security_headers(response: Response) -> Response:
+    """Each header unless the view set its own (one pass over the response's headers, not one per header)."""
+    headers = response.headers
+    present = {name.lower() for name in headers.keys()}
     for name, value in HEADERS.items():
-        response.headers.setdefault(name, value)
+        if name.lower() not in present:
+            headers.add(name, value)
     max_age = int(current_app.config.get("HSTS_SECONDS", 0) or 0)
-    if max_age > 0:
-        response.headers.setdefault("Strict-Transport-Security", f"max-age={max_age}; includeSubDomains")
-    if "Cache-Control" not in response.headers and _signed_in_page(response):
-        response.headers["Cache-Control"] = "no-store"
+    if max_age > 0 and "strict-transport-security" not in present:
+        headers.add("Strict-Transport-Security", f"max-age={max_age}; includeSubDomains")
+    if "cache-control" not in present and _signed_in_page(response):
+        headers.add("Cache-Control", "no-store")
     return response
 
 

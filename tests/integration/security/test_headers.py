@@ -152,3 +152,17 @@ def test_signed_in_cookie_in_production_is_secure_and_permanent(tmp_path, monkey
     assert client.get("/tickets", **https).status_code == 200
     with app.app_context():
         db.engine.dispose()
+
+
+def test_a_header_the_view_set_is_kept(app):
+    from flask import Response
+
+    from app.web.security import add_security_headers
+
+    with app.test_request_context("/tickets"):
+        response = Response("x", headers={"content-security-policy": "default-src 'none'",
+                                          "Cache-Control": "max-age=60"})
+        headers = add_security_headers(response).headers
+    assert headers.getlist("Content-Security-Policy") == ["default-src 'none'"]  # any case: the view's own
+    assert headers.getlist("Cache-Control") == ["max-age=60"]
+    assert headers["X-Frame-Options"] == "DENY" and len(headers.getlist("X-Frame-Options")) == 1
