@@ -71,12 +71,12 @@ def test_the_clock_parts_are_drawn_at_every_request(agent_client, two, monkeypat
     """A kept row's "5 minutes ago" and SLA badge are not kept: each request draws them."""
     drawn = []
 
-    def time_tag(value):
+    def time_tag(value, **clock):
         drawn.append(value)
         return Markup(f"<time>draw {len(drawn)}</time>")
 
     monkeypatch.setattr(rows, "time_tag", time_tag)
-    monkeypatch.setattr(rows, "sla_badge", lambda row: Markup(f"<b>badge {len(drawn)}</b>"))
+    monkeypatch.setattr(rows, "sla_badge", lambda row, now: Markup(f"<b>badge {len(drawn)}</b>"))
     first = _queue(agent_client)
     second = _queue(agent_client)
     assert "<time>draw 1</time>" in first and "<b>badge 1</b>" in first

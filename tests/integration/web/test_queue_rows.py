@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 from types import SimpleNamespace
 
+import pytest
 from flask import url_for
 from sqlalchemy import update
 
@@ -142,3 +143,27 @@ def test_time_tag_keeps_the_fixed_parts_per_zone(app, acme):
             g._ticketry_zone = ZoneInfo(zone)
             titles.append(re.search(r'title="([^"]+)"', time_tag(when)).group(1))
     assert titles == ["02 Jan 2020, 04:04", "01 Jan 2020, 22:04", "02 Jan 2020, 04:04"]
+
+
+@pytest.mark.parametrize("seconds, text", [
+    (-3600, "just now"), (0, "just now"), (59.9, "just now"), (60, "1 minute ago"), (119, "1 minute ago"),
+    (3599, "59 minutes ago"), (3600, "1 hour ago"), (7200, "2 hours ago"), (86399, "23 hours ago"),
+    (86400, "1 day ago"), (30 * 86400 + 86399, "30 days ago"), (31 * 86400, "01 Dec 2019"),
+])
+def test_how_long_ago_at_each_boundary(app, seconds, text):
+    """"How long ago" counts whole minutes, hours and days; a tag drawn again is kept per minute, and the
+    next minute's text is drawn anew."""
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+
+    from app.web.filters import time_tag, timeago
+
+    when = datetime(2019, 12, 1, 12, 0, tzinfo=timezone.utc)
+    now = when + timedelta(seconds=seconds)
+    with app.test_request_context("/"):
+        assert timeago(when, ZoneInfo("UTC"), now) == text
+        tag = time_tag(when, zone=ZoneInfo("UTC"), now=now)
+        assert tag.endswith(f">{text}</time>")
+        assert time_tag(when, zone=ZoneInfo("UTC"), now=now) is tag  # kept
+        later = time_tag(when, zone=ZoneInfo("UTC"), now=now + timedelta(minutes=1))
+        assert later is not tag and later.startswith('<time datetime="2019-12-01T12:00:00+00:00"')
