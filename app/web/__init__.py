@@ -48,3 +48,6 @@ def register_web(app: Flask) -> None:
     from app.web.urls import kept_url_for
 
     app.jinja_env.globals["url_for"] = partial(kept_url_for, app)  # templates build each URL once per process
+    from app.web.fragments import kept_fragment
+
+    app.jinja_env.globals["kept_fragment"] = partial(kept_fragment, app.jinja_env)

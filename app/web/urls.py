@@ -58,6 +58,12 @@ def _key(ctx, app: Flask, endpoint: str, values: dict) -> tuple | None:
     return tuple(parts)
 
 
+def mount_point() -> tuple | None:
+    """Where the app is mounted for this request (server name, script root): what a path depends on."""
+    ctx = _cv_request.get(None)
+    return None if ctx is None else (ctx.url_adapter.server_name, ctx.url_adapter.script_name)
+
+
 def forget() -> None:
     """Drop every kept URL (tests)."""
     _kept.clear()

@@ -1,0 +1,47 @@
+"""The queue's filter form and bulk panel, kept by the values they show (app/web/fragments.py)."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from app.web import fragments
+from tests.conftest import make_ticket
+
+
+@pytest.fixture
+def tickets(app, acme):
+    fragments.forget()
+    with app.app_context():
+        make_ticket(acme, subject="Printer on fire", priority="high")
+        make_ticket(acme, subject="Refund twice", priority="low")
+    return acme
+
+
+def _selected(html: str, select_id: str) -> list[str]:
+    select = re.search(rf'<select id="{select_id}".*?</select>', html, re.S).group(0)
+    return re.findall(r'<option value="([^"]*)" ?selected', select)
+
+
+def test_the_filter_form_shows_each_requests_filters(agent_client, tickets):
+    for priority in ("high", "low", "high"):
+        html = agent_client.get(f"/tickets?priority={priority}&q=fire&sort=due").get_data(as_text=True)
+        assert _selected(html, "filter-priority") == [priority] and _selected(html, "filter-sort") == ["due"]
+        assert 'name="q" value="fire"' in html
+    assert any(key[0] == "tickets/_queue_filters.html" for key in fragments._kept)  # kept, not drawn each time
+
+
+def test_the_bulk_panel_counts_the_matching_tickets(app, agent_client, tickets):
+    assert "All 2 matching this filter" in agent_client.get("/tickets").get_data(as_text=True)
+    with app.app_context():
+        make_ticket(tickets, subject="Third")
+    assert "All 3 matching this filter" in agent_client.get("/tickets").get_data(as_text=True)
+
+
+def test_each_person_keeps_their_own_form_tokens(agent_client, lead_client, tickets):
+    """The fragments carry no token: each page's forms carry its own session's."""
+    for client in (agent_client, lead_client, agent_client):
+        html = client.get("/tickets").get_data(as_text=True)
+        token = re.search(r'"X-CSRFToken": "([^"]+)"', html).group(1)
+        bulk = re.search(r'<form id="bulk-form".*?</form>', html, re.S).group(0)
+        assert re.findall(r'name="csrf_token" value="([^"]+)"', bulk) == [token]
