@@ -45,7 +45,7 @@ def _template_helpers() -> dict:
 @bp.get("/notifications/bell")
 @login_required
 def bell():
-    return render_template("notifications/_bell.html", count=service.unread_count(page_uow()))
+    return render_template("notifications/_bell.html", count=service.unread_count(page_uow()), here=request.endpoint)
 
 
 def _list_context(**extra) -> dict:

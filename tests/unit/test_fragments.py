@@ -28,10 +28,12 @@ def env():
     fragments.forget()
 
 
-def test_a_fragment_is_drawn_once_per_values(env):
+def test_a_fragment_is_drawn_once_per_values(env, monkeypatch):
     first = fragments.kept_fragment(env, "form.html", people=["Ana", "<Bo>"], chosen="Ana")
     assert first == '<select><option selected>Ana</option><option>&lt;Bo&gt;</option></select>2'
-    assert fragments.kept_fragment(env, "form.html", people=["Ana", "<Bo>"], chosen="Ana") is first
+    with monkeypatch.context() as patched:
+        patched.setattr(env, "get_template", lambda name: pytest.fail("drawn again"))
+        assert fragments.kept_fragment(env, "form.html", people=("Ana", "<Bo>"), chosen="Ana") == first
     other = fragments.kept_fragment(env, "form.html", people=["Ana", "<Bo>"], chosen="<Bo>")
     assert other == '<select><option>Ana</option><option selected>&lt;Bo&gt;</option></select>2'
     renamed = fragments.kept_fragment(env, "form.html", people=["Ana", "Bob"], chosen="Ana")
@@ -74,3 +76,19 @@ def test_the_store_is_bounded(env, monkeypatch):
     for n in range(5):
         assert str(n) in fragments.kept_fragment(env, "form.html", people=[str(n)], chosen=None)
         assert len(fragments._kept) <= 2
+
+
+def test_live_values_are_each_requests_own_and_escaped(env):
+    env.loader.mapping["bar.html"] = '<b>{{ who }}</b><input value="{{ csrf }}"><input value="{{ search }}">'
+    first = fragments.kept_fragment(env, "bar.html", who="Ana", live={"csrf": "t1", "search": ""})
+    second = fragments.kept_fragment(env, "bar.html", who="Ana", live={"csrf": "t2", "search": '<i>"x"</i>'})
+    assert first == '<b>Ana</b><input value="t1"><input value="">'
+    assert second == '<b>Ana</b><input value="t2"><input value="&lt;i&gt;&#34;x&#34;&lt;/i&gt;">'
+    assert len(fragments._kept) == 1  # one kept HTML for both
+    assert "t1" not in next(iter(fragments._kept.values()))
+
+
+def test_a_fragment_that_filters_a_live_value_is_refused(env):
+    env.loader.mapping["upper.html"] = "{{ csrf|upper }}"
+    with pytest.raises(RuntimeError, match="changes a live value"):
+        fragments.kept_fragment(env, "upper.html", live={"csrf": "t1"})

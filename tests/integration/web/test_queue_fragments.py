@@ -45,3 +45,26 @@ def test_each_person_keeps_their_own_form_tokens(agent_client, lead_client, tick
         token = re.search(r'"X-CSRFToken": "([^"]+)"', html).group(1)
         bulk = re.search(r'<form id="bulk-form".*?</form>', html, re.S).group(0)
         assert re.findall(r'name="csrf_token" value="([^"]+)"', bulk) == [token]
+
+
+def _topbar(html: str) -> str:
+    return re.search(r'<header class="topbar">.*?</header>', html, re.S).group(0)
+
+
+def test_the_top_bar_follows_the_person_and_the_page(app, acme, agent_client, admin_client):
+    agent_bar = _topbar(agent_client.get("/tickets").get_data(as_text=True))
+    admin_bar = _topbar(admin_client.get("/tickets").get_data(as_text=True))
+    assert acme.agent.name in agent_bar and ">People</a>" not in agent_bar and ">More</summary>" in agent_bar
+    assert acme.admin.name in admin_bar and ">People</a>" in admin_bar and ">Manage</summary>" in admin_bar
+    assert '<a href="/tickets" aria-current="page">Tickets</a>' in agent_bar
+    people_bar = _topbar(admin_client.get("/admin/people").get_data(as_text=True))
+    assert 'aria-current="page">People</a>' in people_bar and 'aria-current="page">Tickets' not in people_bar
+    notifications = _topbar(agent_client.get("/notifications").get_data(as_text=True))
+    assert re.search(r'class="bell" href="/notifications" aria-current="page"', notifications)
+
+
+def test_the_top_bar_search_box_keeps_what_was_typed(agent_client):
+    bar = _topbar(agent_client.get("/search", query_string={"q": 'refund "<b>"'}).get_data(as_text=True))
+    assert 'value="refund &#34;&lt;b&gt;&#34;"' in bar
+    assert 'name="q" placeholder="Search tickets and comments…" autocomplete="off"\n               value=""' in \
+        _topbar(agent_client.get("/tickets?q=refund").get_data(as_text=True))  # the queue's q is not the search's
