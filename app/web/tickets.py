@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
 
@@ -18,6 +18,7 @@ from app.web.forms import TicketFieldsForm, TicketForm, attach_errors, options
 from app.web import ticket_page
 from app.services.replies import ReplyCollision, send_reply
 from app.web.macro_forms import ReplyForm
+from app.web.urls import kept_url_for
 
 bp = Blueprint("tickets", __name__)
 
@@ -47,8 +48,9 @@ def _queue_context(f: TicketFilter, form: dict, **extra) -> dict:
     uow = page_uow()
     page = ticket_service.list_tickets(uow, f, page=request.args.get("page", 1, type=int), limit=PAGE_SIZE)
     context = dict(page=page, form=form, people=uow.users.choices(), query=lambda **o: _query_string(form, **o),
-                   since=since.isoformat(), bulk_limit=bulk_service.BULK_LIMIT, selected=set(), bulk_message=None,
-                   bulk_error=None)
+                   page_href=lambda n: kept_url_for(current_app, "tickets.queue", **_query_string(form, page=n)),
+                   shown_numbers=[ticket.number for ticket in page.items], since=since.isoformat(),
+                   bulk_limit=bulk_service.BULK_LIMIT, selected=set(), bulk_message=None, bulk_error=None)
     context.update(extra)
     return context
 
