@@ -32,6 +32,9 @@ What it does, every process on 127.0.0.1:
    gunicorn settings, before and after them.
 5. Deep pages: offset page 4,000 against the keyset cursor at the same depth and
    page 1, API and queue page.
+5a. Paired ratios (--pairs rounds, default 3): each targeted URL for 5 s between two
+   5 s runs of the reference, so the ratio compares runs seconds apart, not minutes:
+   the host's speed drifts within a run. The median of the rounds is reported.
 5b. With tracing on (the default): the queue's default view and the API list again on a
    second gunicorn without the OTLP exporter, to show what tracing every request costs.
 6. SQL statements per request, counted in-process on the same database (API list
@@ -58,6 +61,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -488,6 +492,28 @@ def measure(label: str, server: Proc, base: str, path: str, headers: dict, secon
     return run
 
 
+def paired_ratios(rounds: int, reference: Proc, ref_base: str, server: Proc, base: str, urls: list[tuple],
+                  connections: int) -> dict[str, list[float]]:
+    """Each targeted URL's rate over the reference's, measured back to back ``rounds`` times.
+
+    On a shared host the machine's speed drifts during a run (the reference moved from 940 to 1,400
+    req/s between runs of one morning, and by a fifth within one): a URL measured minutes after the
+    reference is compared with another machine. Here every 5 s run of a URL sits between two 5 s runs
+    of the reference; its ratio is over their mean, and the median of the rounds is reported."""
+    ratios: dict[str, list[float]] = {label: [] for label, _, _ in urls}
+    if rounds <= 0:
+        return ratios
+    print(f"\npaired with the reference ({rounds} rounds, 5 s each):", flush=True)
+    before = measure("reference", reference, ref_base, "/tickets", {}, 5, connections)
+    for _ in range(rounds):
+        for label, path, headers in urls:
+            run = measure(label, server, base, path, headers, 5, connections)
+            after = measure("reference", reference, ref_base, "/tickets", {}, 5, connections)
+            ratios[label].append(run.rps / ((before.rps + after.rps) / 2))
+            before = after
+    return ratios
+
+
 def check_answer(base: str, path: str, headers: dict, must_contain: str) -> None:
     import requests
 
@@ -612,6 +638,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--memory-requests", type=int, default=10_000,
                         help="requests per worker for the memory check (0: skip it)")
+    parser.add_argument("--pairs", type=int, default=3,
+                        help="rounds of the reference and each targeted URL back to back (5 s each) for the "
+                             "paired ratios (0: skip)")
     parser.add_argument("--tracing", choices=("sink", "off"), default="sink",
                         help="sink: OTLP exporter on, to a local sink that drops spans; off: no tracing")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, database)")
@@ -699,6 +728,9 @@ def main(argv: list[str] | None = None) -> int:
         for run in deep:
             run.met = False if run.bad else run.met
 
+        paired = paired_ratios(args.pairs, reference, ref_base, server, base, [
+            (label, path, headers) for label, path, headers, _, targeted in urls if targeted], args.connections)
+
         untraced: list[Run] = []
         if tracing_port:  # the price of tracing: the targeted URLs again, same build, no exporter
             print("\ntracing off (a second gunicorn, same settings otherwise):", flush=True)
@@ -733,7 +765,7 @@ def main(argv: list[str] | None = None) -> int:
             memory = memory_check(env, tmp, both, mix, args.connections, args.memory_requests)
 
         report = build_report(args, info, runs, deep, reference_rps, cursor_ratio, statements, memory,
-                              bool(tracing_port), untraced)
+                              bool(tracing_port), untraced, paired)
         print("\n" + report["text"])
         if args.record:
             record(report["text"], report["rows"], report["command"], bool(args.database_url))
@@ -751,7 +783,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def build_report(args, info, runs, deep, reference_rps, cursor_ratio, statements, memory, traced,
-                 untraced=()) -> dict:
+                 untraced=(), paired=None) -> dict:
     today = date.today().isoformat()
     command = "`.venv/bin/python tests/bench/bench_http.py`"
     title = f"#### HTTP, {today} (`tests/bench/bench_http.py`)"
@@ -770,6 +802,15 @@ def build_report(args, info, runs, deep, reference_rps, cursor_ratio, statements
              f"Deep pages and the priority sort (5 s each): the keyset cursor at page {DEEP_PAGE:,} costs {cursor_ratio:.2f} × page 1 "
              f"(target ≤ {CURSOR_TARGET}: {'met' if cursor_ratio <= CURSOR_TARGET else '**missed**'}).", "",
              table(deep), ""]
+    if paired and any(paired.values()):
+        lines += [f"Paired with the reference: each targeted URL measured for 5 s between two 5 s runs of the "
+                  f"reference, {len(next(iter(paired.values())))} rounds; its rate over their mean (target ≥ "
+                  f"{RATIO_TARGET}):", "", "| URL | ratios, round by round | median | met? |", "|-----|-----|-----|-----|"]
+        for label, values in paired.items():
+            middle = statistics.median(values)
+            lines.append(f"| {label} | {', '.join(f'{v:.2f}' for v in values)} | {middle:.2f} × | "
+                         f"{'yes' if middle >= RATIO_TARGET else '**no**'} |")
+        lines.append("")
     if untraced:
         lines += ["Tracing off: the targeted URLs again on a second gunicorn with the same build and settings but "
                   "no OTLP exporter (what tracing every request costs).", "", table(list(untraced)), ""]
@@ -800,6 +841,12 @@ def build_report(args, info, runs, deep, reference_rps, cursor_ratio, statements
                        f"{reference_rps:.0f}, p50 {run.p50:.1f} ms, p99 {run.p99:.1f} ms; load average "
                        f"{run.load:.1f} | ≥ ½ reference req/s, p99 < {P99_TARGET_MS:.0f} ms "
                        f"({'met' if run.met else 'missed'}) | {command} |")
+    for label, values in (paired or {}).items():
+        if values:
+            middle = statistics.median(values)
+            summary.append(f"| {host} | {today} | {label}, paired with the reference ({len(values)} rounds of 5 s): "
+                           f"median {middle:.2f} × ({', '.join(f'{v:.2f}' for v in values)}) | ≥ ½ reference "
+                           f"req/s ({'met' if middle >= RATIO_TARGET else 'missed'}) | {command} |")
     summary.append(f"| {host} | {today} | API keyset cursor at page {DEEP_PAGE:,}: {cursor_ratio:.2f} × the cost of "
                    f"page 1 (offset page {DEEP_PAGE:,}: {deep[0].rps / deep[1].rps:.1f} ×) | ≤ {CURSOR_TARGET} × "
                    f"({'met' if cursor_ratio <= CURSOR_TARGET else 'missed'}) | {command} |")
