@@ -33,15 +33,26 @@ class UTCDateTime(TypeDecorator):
         return value
 
     def result_processor(self, dialect, coltype):
-        """SQLite: parse and mark UTC in one step. A list of 20 tickets reads ~300 of these values, and
-        the generic path (the driver's parser, then process_result_value) costs a call more each."""
+        """SQLite: parse and mark UTC in one step. A list of 20 tickets reads 100-160 of these values.
+        SQLAlchemy's parser (a regular expression) then ``replace(tzinfo=utc)`` took 2.0 us a value;
+        ``datetime.fromisoformat`` of the stored text with "+00:00" appended makes the aware value in
+        one C call (0.2 us). Only for a date and a time (19 characters or more) it reads as UTC;
+        anything else it refuses (a stored offset, an odd format) takes the old path."""
         parse = self.impl_instance.dialect_impl(dialect).result_processor(dialect, coltype)
         if dialect.name != "sqlite" or parse is None:  # parse is None: the driver hands datetimes back
             return super().result_processor(dialect, coltype)
         utc = timezone.utc
+        from_iso = datetime.fromisoformat
 
         def process(value):
-            return None if value is None else parse(value).replace(tzinfo=utc)
+            if value is None:
+                return None
+            if len(value) >= 19:
+                try:
+                    return from_iso(value + "+00:00")
+                except ValueError:
+                    pass
+            return parse(value).replace(tzinfo=utc)
 
         return process
 
