@@ -183,7 +183,7 @@ def register_filters(app: Flask) -> None:
     )
     app.jinja_env.globals["static_include"] = partial(static_include, app.jinja_env)
     app.jinja_env.globals.update(STATUSES=STATUSES, PRIORITIES=PRIORITIES, STATUS_LABELS=STATUS_LABELS,
-                                 PRIORITY_LABELS=PRIORITY_LABELS, page_window=page_window,
+                                 PRIORITY_LABELS=PRIORITY_LABELS,
                                  ticket_href=ticket_href, person_options=person_options,
                                  pager=pager)
     app.jinja_env.trim_blocks = True

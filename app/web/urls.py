@@ -41,7 +41,7 @@ def kept_url_for(app: Flask, endpoint: str, **values) -> str:
 def _key(ctx, app: Flask, endpoint: str, values: dict) -> tuple | None:
     if ctx is None or endpoint[:1] == "." or any(app.url_default_functions.values()):
         return None
-    parts: list = [ctx.url_adapter.server_name, ctx.url_adapter.script_name, endpoint]
+    parts: list = [*_mount(ctx), endpoint]
     for name, value in values.items():
         kind = type(value)
         if kind in _PLAIN:
@@ -61,7 +61,11 @@ def _key(ctx, app: Flask, endpoint: str, values: dict) -> tuple | None:
 def mount_point() -> tuple | None:
     """Where the app is mounted for this request (server name, script root): what a path depends on."""
     ctx = _cv_request.get(None)
-    return None if ctx is None else (ctx.url_adapter.server_name, ctx.url_adapter.script_name)
+    return None if ctx is None else _mount(ctx)
+
+
+def _mount(ctx) -> tuple:
+    return ctx.url_adapter.server_name, ctx.url_adapter.script_name
 
 
 def forget() -> None:

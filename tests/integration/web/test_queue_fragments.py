@@ -39,12 +39,17 @@ def test_the_bulk_panel_counts_the_matching_tickets(app, agent_client, tickets):
 
 
 def test_each_person_keeps_their_own_form_tokens(agent_client, lead_client, tickets):
-    """The fragments carry no token: each page's forms carry its own session's."""
+    """No token is kept: the top bar's sign-out form (a kept fragment, its token live) and the bulk form
+    carry the page's own session's token, and two people's tokens differ."""
+    tokens = []
     for client in (agent_client, lead_client, agent_client):
         html = client.get("/tickets").get_data(as_text=True)
         token = re.search(r'"X-CSRFToken": "([^"]+)"', html).group(1)
         bulk = re.search(r'<form id="bulk-form".*?</form>', html, re.S).group(0)
         assert re.findall(r'name="csrf_token" value="([^"]+)"', bulk) == [token]
+        assert re.findall(r'name="csrf_token" value="([^"]+)"', _topbar(html)) == [token]
+        tokens.append(token)
+    assert tokens[0] != tokens[1] and tokens[1] != tokens[2]
 
 
 def _topbar(html: str) -> str:
