@@ -58,13 +58,22 @@ def _param(name: str, *, expanding: bool = False):
 
 class TicketRow:
     """A ticket in a list: the columns of a Core row as attributes (``row.subject``), its sorted ``tags``
-    (a tuple) and, in the queue, ``assignee_name`` (None when unassigned). Read-only: changes go through
-    Ticket. Every value is hashable: the queue keeps rendered rows by them (app/web/rows.py)."""
+    (a tuple) and, in the queue, ``assignee_name`` (None when unassigned). Read-only, enforced: changes
+    go through Ticket, and list pages are remembered and shared (ticket_counts.py). Every value is
+    hashable: the queue keeps rendered rows by them (app/web/rows.py)."""
 
     def __init__(self, values: Iterable[tuple[str, Any]]):
-        self.__dict__.update(values)
-        tag_list = self.__dict__.pop("tag_list")
-        self.tags = tuple(sorted(tag_list.split(" "))) if tag_list else ()
+        row = self.__dict__
+        row.update(values)
+        tag_list = row.pop("tag_list")
+        row["tags"] = tuple(sorted(tag_list.split(" "))) if tag_list else ()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # A list page's rows are remembered and shared by the requests that ask for it (ticket_counts.py).
+        raise AttributeError(f"TicketRow is read-only ({name})")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"TicketRow is read-only ({name})")
 
 
 @dataclass
@@ -248,11 +257,21 @@ class TicketRepository:
         stmt = _PAGE_STATEMENTS.get(shape)
         if stmt is None:
             stmt = _PAGE_STATEMENTS[shape] = self._page_statement(f, detail, values)
-        # Through the session's connection (same transaction): rows, not ORM results, and no ORM
-        # loading pass over them (9 % of an API list request, counted in instructions).
-        result = self.session.connection().execute(stmt, values)
-        names = list(result.keys())
-        return [TicketRow(zip(names, row)) for row in result]
+
+        def read() -> tuple[TicketRow, ...]:
+            # Through the session's connection (same transaction): rows, not ORM results, and no ORM
+            # loading pass over them (9 % of an API list request, counted in instructions).
+            result = self.session.connection().execute(stmt, values)
+            names = list(result.keys())
+            return tuple(TicketRow(zip(names, row)) for row in result)
+
+        if f.sla is not None:  # compared with the request's time: a new answer every time
+            return list(read())
+        # Otherwise the page is remembered until the tenant's next audited change, as its total is. The
+        # rows are read-only (TicketRow) and each caller gets its own list of them.
+        what = ("page", shape, tuple(sorted((name, tuple(value) if isinstance(value, list) else value)
+                                            for name, value in values.items())))
+        return list(ticket_counts.until_next_change(self.session, self.tenant_id, what, read, page=True))
 
     def _page_statement(self, f: TicketFilter, detail: bool, values: dict):
         column, order = self._order(f)

@@ -73,7 +73,7 @@ from app.services.validation import MAX_ID, Errors
 
 # The actions services write today, offered as suggestions by the page filter.
 KNOWN_ACTIONS = ("CREATE", "UPDATE", "LOGIN", "LOGIN_FAILED", "LOGOUT", "TOKEN_CREATED", "TOKEN_REVOKED",
-                 "EXPORT", CHECKPOINT)
+                 "EXPORT", "SLA_SWEEP", "SLA_RECOMPUTE", "BULK_IMPORT", CHECKPOINT)
 KNOWN_ENTITY_TYPES = ("Ticket", "Comment", "User", "ApiToken", "Tenant", "AuditLog")
 CSV_COLUMNS = ("created_at", "actor_type", "actor_label", "action", "entity_type", "entity_id", "ticket_number",
                "changes", "ip_address", "user_agent", "request_id")

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Flask, abort, flash, make_response, redirect, request, session
+from flask import Flask, abort, flash, g, make_response, redirect, request, session
 from flask_login import current_user, login_required, login_url, login_user
 
 from app.extensions import login_manager
+from app.models.base import utcnow
 from app.services.auth import user_for_session_id
 
 # Where the Flask session keeps the key of the server-side session (app/services/sessions.py).
@@ -25,7 +26,12 @@ def register_session(app: Flask) -> None:
 
 
 def _load_user(user_id: str):
-    """Signed in only while the server-side session named in the cookie is live."""
+    """Signed in only while the server-side session named in the cookie is live.
+
+    The session's row comes with the tenant's, whose audit position keys what the request may read from
+    remembered answers (repositories/ticket_counts.py): ``g.data_as_of`` is the moment before, so no
+    change committed after it can be missing from what the request shows as of then (the queue's poll)."""
+    g.data_as_of = utcnow()
     return user_for_session_id(user_id, session.get(SESSION_KEY))
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
 
@@ -44,7 +44,8 @@ def _query_string(form: dict, **overrides) -> dict:
 
 def _queue_context(f: TicketFilter, form: dict, **extra) -> dict:
     """What the queue page and its results fragment show (the bulk form and live notice included)."""
-    since = utcnow()  # before the query: a change committed while it runs still shows up as new
+    # Before the data was read (the tenant's position, app/web/session.py): a change committed since shows up as new.
+    since = g.get("data_as_of") or utcnow()
     uow = page_uow()
     page = ticket_service.list_tickets(uow, f, page=request.args.get("page", 1, type=int), limit=PAGE_SIZE)
     context = dict(page=page, form=form, people=uow.users.choices(), query=lambda **o: _query_string(form, **o),

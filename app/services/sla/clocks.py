@@ -126,6 +126,10 @@ def recompute_open_tickets(uow_factory, batch: int = RECOMPUTE_BATCH) -> int:
             now = utcnow()
             for ticket in tickets:
                 recompute_ticket(uow, ticket, now)
+            # One row a batch: deadlines and SLA states moved (the remembered lists are keyed by the chain).
+            uow.audit("SLA_RECOMPUTE", "Ticket", None, {"after": {
+                "tickets": len(tickets), "first_number": min(t.number for t in tickets),
+                "last_number": max(t.number for t in tickets)}})
             uow.commit()
         last_id, done = tickets[-1].id, done + len(tickets)
 

@@ -9,7 +9,12 @@ For each tenant with an alarm due, one unit of work:
    the assignee and the tenant's leads, an outbox event ``ticket.sla_breached``
    or ``ticket.sla_warning``, and, when the policy says so, one step up in
    priority for a breach;
-3. commit: marking and escalation land together or not at all.
+3. one audit row for the tenant's sweep (``SLA_SWEEP``: how many alarms of each
+   kind, which tickets): the marking changes tickets' SLA columns, and every
+   change to a ticket moves the tenant's audit chain, which is what the
+   remembered totals and list pages are keyed by
+   (app/repositories/ticket_counts.py);
+4. commit: marking and escalation land together or not at all.
 
 The outbox rows are written in one INSERT and handed to the queue as one job
 (``sla.process_escalation_events``) rather than one enqueue per event: a sweep
@@ -43,6 +48,7 @@ from app.services.sla.policies import tenant_sla
 CLOCK_LABELS = {"first_response": "First response", "next_reply": "Next reply", "resolution": "Resolution"}
 EVENT_TYPES = {"breach": "ticket.sla_breached", "warning": "ticket.sla_warning"}
 PROCESS_JOB = "sla.process_escalation_events"
+AUDITED_NUMBERS = 500  # the sweep's audit row names this many tickets, then says how many more
 
 
 @traced("sla.sweep")
@@ -91,6 +97,10 @@ def sweep_tenant(uow: UnitOfWork, now: datetime) -> Counter:
             raise_priority.append((row.number, row.priority))
         counts[alarm.name] += 1
     uow.sla.add_events(history)
+    numbers = sorted({row.number for _, row in fired})
+    uow.audit("SLA_SWEEP", "Ticket", None, {"after": {
+        **{name: counts[name] for name in sorted(counts)}, "tickets": numbers[:AUDITED_NUMBERS],
+        **({"more_tickets": len(numbers) - AUDITED_NUMBERS} if len(numbers) > AUDITED_NUMBERS else {})}})
     notify_many(uow, notices)
     uow.sla.add_outbox_events(outbox)
     uow.enqueue_after_commit(PROCESS_JOB, [row["event_id"] for row in outbox], uow.tenant_id)
