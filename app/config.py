@@ -61,7 +61,7 @@ class Config:
         self.REDIS_URL = os.environ.get("REDIS_URL", "")
         self.HUEY_SQLITE_PATH = os.environ.get("HUEY_SQLITE_PATH", str(INSTANCE / "huey.db"))
         self.HUEY_WORKERS = _int("HUEY_WORKERS", 2)
-        # Queue and API list totals remembered per process until the tenant's next audited change
+        # Queue and API list totals and pages remembered per process until the tenant's next audited change
         # (app/repositories/ticket_counts.py).
         self.TICKET_COUNT_CACHE = _bool("TICKET_COUNT_CACHE", True)
         self.HUEY_IMMEDIATE = _bool("HUEY_IMMEDIATE", False)
