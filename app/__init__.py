@@ -51,7 +51,7 @@ def register_database(app: Flask) -> None:
     from app.repositories import ticket_counts
     from app.repositories.sqlite import configure_sqlite
 
-    ticket_counts.configure(app.config["TICKET_COUNT_CACHE"])
+    ticket_counts.configure(app.config["TICKET_COUNT_CACHE"], pages=app.config["TICKET_PAGE_CACHE"])
 
     configure_sqlite(app)
 

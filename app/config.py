@@ -64,6 +64,8 @@ class Config:
         # Queue and API list totals and pages remembered per process until the tenant's next audited change
         # (app/repositories/ticket_counts.py).
         self.TICKET_COUNT_CACHE = _bool("TICKET_COUNT_CACHE", True)
+        # ... and pages alone (the benchmark's deep pages read every page: what a query costs).
+        self.TICKET_PAGE_CACHE = _bool("TICKET_PAGE_CACHE", True)
         self.HUEY_IMMEDIATE = _bool("HUEY_IMMEDIATE", False)
         self.JOB_RETRY_BASE_SECONDS = float(os.environ.get("JOB_RETRY_BASE_SECONDS", "10"))
         self.JOB_LEASE_SECONDS = _int("JOB_LEASE_SECONDS", 300)

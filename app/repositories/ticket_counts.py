@@ -17,8 +17,8 @@ Not remembered: filters whose result moves with the clock alone (the SLA filters
 
 The store is per process (each gunicorn worker and consumer has its own), bounded, least
 recently used first out: counts and people share one store of MAX_ENTRIES, list pages (bigger)
-have their own of MAX_PAGES. ``TICKET_COUNT_CACHE = False`` turns both off (create_app calls
-``configure``).
+have their own of MAX_PAGES. ``TICKET_COUNT_CACHE = False`` turns both off, ``TICKET_PAGE_CACHE = False``
+the pages alone (create_app calls ``configure``).
 """
 from __future__ import annotations
 
@@ -37,11 +37,13 @@ _lock = threading.Lock()
 _counts: OrderedDict[Hashable, Any] = OrderedDict()
 _pages: OrderedDict[Hashable, Any] = OrderedDict()
 _enabled = True
+_pages_enabled = True
 
 
-def configure(enabled: bool) -> None:
-    global _enabled
+def configure(enabled: bool, *, pages: bool = True) -> None:
+    global _enabled, _pages_enabled
     _enabled = bool(enabled)
+    _pages_enabled = bool(pages)
     forget_all()
 
 
@@ -58,7 +60,7 @@ def until_next_change(session: Session, tenant_id: int, what: Hashable, compute:
     identity map gives its position without another query. A change committed since then can make one
     answer older than the rows beside it (the next request has the new position); a write that depends
     on the answer asks the database instead."""
-    if not _enabled:
+    if not _enabled or (page and not _pages_enabled):
         return compute()
     # The identity map first (a dict lookup; Session.get costs ten times that, asked 3 times a queue request).
     tenant = session.identity_map.get((Tenant, (tenant_id,), None)) or session.get(Tenant, tenant_id)

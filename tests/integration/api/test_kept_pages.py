@@ -171,8 +171,26 @@ def test_the_store_is_bounded_and_can_be_turned_off(app, acme, acme_api, monkeyp
     assert len(ticket_counts._pages) == 3
     assert not listed(app, acme_api, limit=5)[1]  # the newest are kept
     assert listed(app, acme_api, limit=1)[1]  # the oldest went first
-    monkeypatch.setattr(ticket_counts, "_enabled", False)
+    monkeypatch.setattr(ticket_counts, "_enabled", False)  # TICKET_COUNT_CACHE=false: neither
     assert listed(app, acme_api, limit=5)[1] and listed(app, acme_api, limit=5)[1]
+    monkeypatch.setattr(ticket_counts, "_enabled", True)
+    monkeypatch.setattr(ticket_counts, "_pages_enabled", False)  # TICKET_PAGE_CACHE=false: pages read, totals not
+    ticket_counts.forget_all()
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement.lower())
+
+    with app.app_context():
+        engine = db.engine
+    listed(app, acme_api, limit=4)
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert acme_api.get("/api/v1/tickets", query_string={"limit": 4}).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert any("from tickets" in s and "count(" not in s for s in statements)  # the page, read
+    assert not any("count(" in s for s in statements)  # its total, remembered
 
 
 def test_rows_are_read_only():
