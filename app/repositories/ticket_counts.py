@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from app.models import Tenant
 
 MAX_ENTRIES = 2048
-MAX_PAGES = 512  # a page of 25 queue rows is about 15 KB: at most ~8 MB a process
+MAX_PAGES = 256  # a queue page of 20 rows is about 20 KB (measured), an API page more: ~5-10 MB a process
 
 _lock = threading.Lock()
 _counts: OrderedDict[Hashable, Any] = OrderedDict()
