@@ -31,11 +31,18 @@ from sqlalchemy.orm import Session
 from app.models import Tenant
 
 MAX_ENTRIES = 2048
-MAX_PAGES = 256  # a queue page of 20 rows is about 20 KB (measured), an API page more: ~5-10 MB a process
+MAX_PAGES = 256  # a queue page of 20 rows is about 20 KB (measured)
+# Pages are also bounded by their text: an API page holds up to 100 full tickets, descriptions of up to
+# 50,000 characters included. A page over MAX_PAGE_CHARACTERS is not kept; the kept ones hold at most
+# MAX_STORE_CHARACTERS of text together (about 2-4 bytes a character: 50-100 MB at the very worst).
+MAX_PAGE_CHARACTERS = 1_000_000
+MAX_STORE_CHARACTERS = 25_000_000
 
 _lock = threading.Lock()
 _counts: OrderedDict[Hashable, Any] = OrderedDict()
 _pages: OrderedDict[Hashable, Any] = OrderedDict()
+_page_sizes: dict[Hashable, int] = {}  # characters of text of each kept page
+_stored = {"characters": 0}
 _enabled = True
 _pages_enabled = True
 
@@ -65,7 +72,9 @@ def until_next_change(session: Session, tenant_id: int, what: Hashable, compute:
     # The identity map first (a dict lookup; Session.get costs ten times that, asked 3 times a queue request).
     tenant = session.identity_map.get((Tenant, (tenant_id,), None)) or session.get(Tenant, tenant_id)
     key = (id(session.get_bind()), tenant_id, tenant.audit_seq, tenant.audit_head, what)
-    return _remembered(_pages if page else _counts, MAX_PAGES if page else MAX_ENTRIES, key, compute)
+    if page:
+        return _remembered_page(key, compute)
+    return _remembered(_counts, MAX_ENTRIES, key, compute)
 
 
 def _remembered(store: OrderedDict, bound: int, key: Hashable, compute: Callable[[], Any]) -> Any:
@@ -83,13 +92,42 @@ def _remembered(store: OrderedDict, bound: int, key: Hashable, compute: Callable
     return value
 
 
+def text_size(rows) -> int:
+    """Characters of text a page's rows hold (what makes a page big: subjects, descriptions, emails)."""
+    return sum(len(value) for row in rows for value in vars(row).values() if isinstance(value, str)) + 64 * len(rows)
+
+
+def _remembered_page(key: Hashable, compute: Callable[[], Any]) -> Any:
+    """A list page stored under ``key``, or ``compute()``'s, stored unless too big; bounded in count and text."""
+    with _lock:
+        if key in _pages:
+            _pages.move_to_end(key)
+            return _pages[key]
+    value = compute()
+    size = text_size(value)
+    if size > MAX_PAGE_CHARACTERS:
+        return value
+    with _lock:
+        if key not in _pages:
+            _pages[key] = value
+            _page_sizes[key] = size
+            _stored["characters"] += size
+        _pages.move_to_end(key)
+        while len(_pages) > MAX_PAGES or _stored["characters"] > MAX_STORE_CHARACTERS:
+            old, _ = _pages.popitem(last=False)
+            _stored["characters"] -= _page_sizes.pop(old)
+    return value
+
+
 def forget_pages() -> None:
     """Drop the remembered list pages only (tests: a page's own statements, with its total remembered)."""
     with _lock:
         _pages.clear()
+        _page_sizes.clear()
+        _stored["characters"] = 0
 
 
 def forget_all() -> None:
+    forget_pages()
     with _lock:
         _counts.clear()
-        _pages.clear()

@@ -44,8 +44,9 @@ def _query_string(form: dict, **overrides) -> dict:
 
 def _queue_context(f: TicketFilter, form: dict, **extra) -> dict:
     """What the queue page and its results fragment show (the bulk form and live notice included)."""
-    # Before the data was read (the tenant's position, app/web/session.py): a change committed since shows up as new.
-    since = g.get("data_as_of") or utcnow()
+    # Before the data was read: a change committed since shows up as new. A GET reads as of the tenant's
+    # position loaded with the user (app/web/session.py); after this request's own write (bulk), from now.
+    since = (g.get("data_as_of") if request.method == "GET" else None) or utcnow()
     uow = page_uow()
     page = ticket_service.list_tickets(uow, f, page=request.args.get("page", 1, type=int), limit=PAGE_SIZE)
     context = dict(page=page, form=form, people=uow.users.choices(), query=lambda **o: _query_string(form, **o),

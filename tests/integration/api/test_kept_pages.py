@@ -193,6 +193,28 @@ def test_the_store_is_bounded_and_can_be_turned_off(app, acme, acme_api, monkeyp
     assert not any("count(" in s for s in statements)  # its total, remembered
 
 
+def test_pages_are_bounded_by_their_text(app, acme, acme_api, monkeypatch):
+    """API pages carry whole descriptions (up to 50,000 characters each): a page too big is not kept, and
+    the kept ones hold at most MAX_STORE_CHARACTERS of text, oldest out first."""
+    with app.app_context():
+        for i in range(4):
+            make_ticket(acme, subject=f"Long {i}", description="x" * 5_000)
+    _, read = listed(app, acme_api, limit=1)
+    one = ticket_counts._stored["characters"]
+    assert read and 5_000 < one < 6_000 and len(ticket_counts._pages) == 1
+    monkeypatch.setattr(ticket_counts, "MAX_PAGE_CHARACTERS", 3 * one)
+    assert listed(app, acme_api, limit=4)[1] and listed(app, acme_api, limit=4)[1]  # too big: read each time
+    assert len(ticket_counts._pages) == 1
+    monkeypatch.setattr(ticket_counts, "MAX_STORE_CHARACTERS", 5 * one)
+    listed(app, acme_api, limit=2)  # 1 + 2 pages' worth
+    listed(app, acme_api, limit=3)  # 1 + 2 + 3 > 5: the oldest (limit=1) goes
+    assert ticket_counts._stored["characters"] <= 5 * one
+    assert sorted(len(rows) for rows in ticket_counts._pages.values()) == [2, 3]
+    assert listed(app, acme_api, limit=1)[1]  # read again
+    ticket_counts.forget_pages()
+    assert ticket_counts._stored["characters"] == 0 and not ticket_counts._page_sizes
+
+
 def test_rows_are_read_only():
     row = TicketRow([("id", 1), ("subject", "Printer"), ("tag_list", "b a")])
     assert row.subject == "Printer" and row.tags == ("a", "b")

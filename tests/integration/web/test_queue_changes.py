@@ -110,3 +110,16 @@ def test_one_count_query(app, agent_client, tickets, sql_counter):
 def test_signed_out_polls_are_sent_to_sign_in(app, tickets):
     response = app.test_client().get("/tickets/changes?since=2026-11-25T10:00:00%2B00:00", headers=POLL)
     assert response.status_code == 401 and "/login" in response.headers["HX-Redirect"]
+
+
+def test_the_agents_own_bulk_change_is_not_announced(app, agent_client, tickets):
+    """The results a bulk change draws already show it: their poll starts after the change, not at the
+    moment the request began (a GET's data_as_of), so the notice stays for other people's changes."""
+    agent_client.get("/tickets")  # the page is remembered
+    response = agent_client.post("/tickets/bulk", headers={"HX-Request": "true", "HX-Target": "ticket-results"},
+                                 data={"number": ["1", "2"], "set_status": "pending"})
+    assert response.status_code == 200
+    url = _poll_url(response.get_data(as_text=True))
+    assert agent_client.get(url, headers=POLL).status_code == 204
+    _set(app, tickets, 1, status="open")  # someone else's change after it is announced
+    assert "1 ticket updated" in agent_client.get(url, headers=POLL).get_data(as_text=True)
