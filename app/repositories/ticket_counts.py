@@ -16,9 +16,9 @@ Not remembered: filters whose result moves with the clock alone (the SLA filters
 "breached"): their statements compare with the request's time.
 
 The store is per process (each gunicorn worker and consumer has its own), bounded, least
-recently used first out: counts and people share one store of MAX_ENTRIES, list pages (bigger)
-have their own of MAX_PAGES. ``TICKET_COUNT_CACHE = False`` turns both off, ``TICKET_PAGE_CACHE = False``
-the pages alone (create_app calls ``configure``).
+recently used first out: counts and people share one store (COUNTS), list pages (bigger) have
+their own (PAGES), bounded by their text too. ``TICKET_COUNT_CACHE = False`` turns both off,
+``TICKET_PAGE_CACHE = False`` the pages alone (create_app calls ``configure``).
 """
 from __future__ import annotations
 
@@ -30,19 +30,59 @@ from sqlalchemy.orm import Session
 
 from app.models import Tenant
 
-MAX_ENTRIES = 2048
-MAX_PAGES = 256  # a queue page of 20 rows is about 20 KB (measured)
-# Pages are also bounded by their text: an API page holds up to 100 full tickets, descriptions of up to
-# 50,000 characters included. A page over MAX_PAGE_CHARACTERS is not kept; the kept ones hold at most
-# MAX_STORE_CHARACTERS of text together (about 2-4 bytes a character: 50-100 MB at the very worst).
-MAX_PAGE_CHARACTERS = 1_000_000
-MAX_STORE_CHARACTERS = 25_000_000
+def _text_size(rows) -> int:
+    """Characters of text a page's rows hold (what makes a page big: subjects, descriptions, emails)."""
+    return sum(len(value) for row in rows for value in vars(row).values() if isinstance(value, str)) + 64 * len(rows)
 
-_lock = threading.Lock()
-_counts: OrderedDict[Hashable, Any] = OrderedDict()
-_pages: OrderedDict[Hashable, Any] = OrderedDict()
-_page_sizes: dict[Hashable, int] = {}  # characters of text of each kept page
-_stored = {"characters": 0}
+
+class _Store:
+    """Answers under keys, least recently used first out: at most ``max_entries`` of them, and at most
+    ``max_total`` of ``weigh``'s measure together; an answer weighing more than ``max_one`` is not kept."""
+
+    def __init__(self, max_entries: int, weigh: Callable[[Any], int] = lambda answer: 0,
+                 max_one: float = float("inf"), max_total: float = float("inf")):
+        self.max_entries, self.weigh, self.max_one, self.max_total = max_entries, weigh, max_one, max_total
+        self.answers: OrderedDict[Hashable, Any] = OrderedDict()
+        self.weights: dict[Hashable, int] = {}
+        self.total = 0
+        self.lock = threading.Lock()
+
+    def get(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """The answer stored under ``key``, or ``compute()``'s, stored."""
+        with self.lock:
+            if key in self.answers:
+                self.answers.move_to_end(key)
+                return self.answers[key]
+        value = compute()  # outside the lock: other threads go on meanwhile (two may compute the same key)
+        weight = self.weigh(value)
+        if weight > self.max_one:
+            return value
+        with self.lock:
+            if key not in self.answers:
+                self.weights[key] = weight
+                self.total += weight
+            self.answers[key] = value
+            self.answers.move_to_end(key)
+            while len(self.answers) > self.max_entries or self.total > self.max_total:
+                oldest, _ = self.answers.popitem(last=False)
+                self.total -= self.weights.pop(oldest)
+        return value
+
+    def clear(self) -> None:
+        with self.lock:
+            self.answers.clear()
+            self.weights.clear()
+            self.total = 0
+
+
+# Counts and the people picker: small answers.
+COUNTS = _Store(max_entries=2048)
+# List pages: a queue page of 20 rows is about 20 KB (measured). An API page holds up to 100 full tickets,
+# descriptions of up to 50,000 characters included, so pages are also bounded by their text: one over a
+# million characters is not kept, and the kept ones hold at most 25 million together (about 2-4 bytes a
+# character: 50-100 MB at the very worst).
+PAGES = _Store(max_entries=256, weigh=_text_size, max_one=1_000_000, max_total=25_000_000)
+
 _enabled = True
 _pages_enabled = True
 
@@ -72,62 +112,14 @@ def until_next_change(session: Session, tenant_id: int, what: Hashable, compute:
     # The identity map first (a dict lookup; Session.get costs ten times that, asked 3 times a queue request).
     tenant = session.identity_map.get((Tenant, (tenant_id,), None)) or session.get(Tenant, tenant_id)
     key = (id(session.get_bind()), tenant_id, tenant.audit_seq, tenant.audit_head, what)
-    if page:
-        return _remembered_page(key, compute)
-    return _remembered(_counts, MAX_ENTRIES, key, compute)
-
-
-def _remembered(store: OrderedDict, bound: int, key: Hashable, compute: Callable[[], Any]) -> Any:
-    """The answer stored under ``key``, or ``compute()``'s, stored."""
-    with _lock:
-        if key in store:
-            store.move_to_end(key)
-            return store[key]
-    value = compute()  # outside the lock: other threads go on meanwhile (two may compute the same key)
-    with _lock:
-        store[key] = value
-        store.move_to_end(key)
-        while len(store) > bound:
-            store.popitem(last=False)
-    return value
-
-
-def text_size(rows) -> int:
-    """Characters of text a page's rows hold (what makes a page big: subjects, descriptions, emails)."""
-    return sum(len(value) for row in rows for value in vars(row).values() if isinstance(value, str)) + 64 * len(rows)
-
-
-def _remembered_page(key: Hashable, compute: Callable[[], Any]) -> Any:
-    """A list page stored under ``key``, or ``compute()``'s, stored unless too big; bounded in count and text."""
-    with _lock:
-        if key in _pages:
-            _pages.move_to_end(key)
-            return _pages[key]
-    value = compute()
-    size = text_size(value)
-    if size > MAX_PAGE_CHARACTERS:
-        return value
-    with _lock:
-        if key not in _pages:
-            _pages[key] = value
-            _page_sizes[key] = size
-            _stored["characters"] += size
-        _pages.move_to_end(key)
-        while len(_pages) > MAX_PAGES or _stored["characters"] > MAX_STORE_CHARACTERS:
-            old, _ = _pages.popitem(last=False)
-            _stored["characters"] -= _page_sizes.pop(old)
-    return value
+    return (PAGES if page else COUNTS).get(key, compute)
 
 
 def forget_pages() -> None:
     """Drop the remembered list pages only (tests: a page's own statements, with its total remembered)."""
-    with _lock:
-        _pages.clear()
-        _page_sizes.clear()
-        _stored["characters"] = 0
+    PAGES.clear()
 
 
 def forget_all() -> None:
-    forget_pages()
-    with _lock:
-        _counts.clear()
+    PAGES.clear()
+    COUNTS.clear()

@@ -42,11 +42,13 @@ def _query_string(form: dict, **overrides) -> dict:
     return params
 
 
-def _queue_context(f: TicketFilter, form: dict, **extra) -> dict:
-    """What the queue page and its results fragment show (the bulk form and live notice included)."""
-    # Before the data was read: a change committed since shows up as new. A GET reads as of the tenant's
-    # position loaded with the user (app/web/session.py); after this request's own write (bulk), from now.
-    since = (g.get("data_as_of") if request.method == "GET" else None) or utcnow()
+def _queue_context(f: TicketFilter, form: dict, since: datetime | None = None, **extra) -> dict:
+    """What the queue page and its results fragment show (the bulk form and live notice included).
+
+    ``since``: the moment the shown data is as of, from which the live notice counts changes. By default
+    the moment before the tenant's position was read with the user (app/web/session.py), which keys the
+    remembered page; a view that wrote first passes the time after its commit."""
+    since = since or g.get("data_as_of") or utcnow()
     uow = page_uow()
     page = ticket_service.list_tickets(uow, f, page=request.args.get("page", 1, type=int), limit=PAGE_SIZE)
     context = dict(page=page, form=form, people=uow.users.choices(), query=lambda **o: _query_string(form, **o),
@@ -109,7 +111,7 @@ def bulk_update():
     if not request.htmx:
         flash(error or message, "error" if error else "success")
         return redirect(url_for("tickets.queue", **_query_string(form, page=request.args.get("page"))))
-    context = _queue_context(f, form, bulk_message=message, bulk_error=error,
+    context = _queue_context(f, form, since=utcnow(), bulk_message=message, bulk_error=error,
                              selected=set(numbers or ()) if error else set())
     response = make_response(render_block("tickets/queue.html", "results", **context), status)
     if error is None:

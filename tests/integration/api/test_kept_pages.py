@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 import time_machine
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditLog, Tenant
@@ -28,70 +28,68 @@ def fresh_store():
     ticket_counts.forget_all()
 
 
-def listed(app, api, **query) -> tuple[list[dict], bool]:
-    """(the API list's tickets, whether a SELECT read the tickets table for them)."""
-    statements: list[str] = []
+@pytest.fixture
+def listed(sql_counter):
+    """listed(api, **query) → (the API list's tickets, whether a SELECT read the tickets table for them)."""
 
-    def record(conn, cursor, statement, *args):
-        statements.append(statement)
+    def ask(api, **query) -> tuple[list[dict], bool]:
+        with sql_counter() as statements:
+            response = api.get("/api/v1/tickets", query_string=query)
+        assert response.status_code == 200, response.json
+        return response.json["data"], any(_reads_tickets(s) for s in statements)
 
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        response = api.get("/api/v1/tickets", query_string=query)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    assert response.status_code == 200, response.json
-    read = any(s.lstrip().upper().startswith("SELECT") and "FROM TICKETS" in s.upper() for s in statements)
-    return response.json["data"], read
+    return ask
+
+
+def _reads_tickets(statement: str) -> bool:
+    return statement.lstrip().upper().startswith("SELECT") and "FROM TICKETS" in statement.upper()
 
 
 def subjects(items: list[dict]) -> list[str]:
     return [item["subject"] for item in items]
 
 
-def test_a_page_is_read_once_then_remembered(app, acme, acme_api):
+def test_a_page_is_read_once_then_remembered(app, acme, acme_api, listed):
     with app.app_context():
         for i in range(3):
             make_ticket(acme, subject=f"Ticket {i}")
-    first, read = listed(app, acme_api)
+    first, read = listed(acme_api)
     assert read and subjects(first) == ["Ticket 2", "Ticket 1", "Ticket 0"]
-    again, read = listed(app, acme_api)
+    again, read = listed(acme_api)
     assert not read and again == first
-    other, read = listed(app, acme_api, limit=2)  # another page size: another page
+    other, read = listed(acme_api, limit=2)  # another page size: another page
     assert read and subjects(other) == ["Ticket 2", "Ticket 1"]
-    _, read = listed(app, acme_api, status="open")  # another filter
+    _, read = listed(acme_api, status="open")  # another filter
     assert read
 
 
-def test_every_change_shows_at_once(app, acme, acme_api):
+def test_every_change_shows_at_once(app, acme, acme_api, listed):
     with app.app_context():
         numbers = [make_ticket(acme, subject=f"Ticket {i}").number for i in range(3)]
-    listed(app, acme_api)
+    listed(acme_api)
     with app.app_context():  # a field
         with acme.uow(acme.agent) as uow:
             ticket_service.update_ticket(uow, numbers[0], {"status": "open", "subject": "Now open"})
             uow.commit()
-    items, read = listed(app, acme_api)
+    items, read = listed(acme_api)
     assert read and items[0]["subject"] == "Now open" and items[0]["status"] == "open"  # updated first
     with app.app_context():  # a comment moves the ticket up
         with acme.uow(acme.agent) as uow:
             comment_service.add_comment(uow, numbers[1], body="On it", public=False)
             uow.commit()
-    assert subjects(listed(app, acme_api)[0])[0] == "Ticket 1"
+    assert subjects(listed(acme_api)[0])[0] == "Ticket 1"
     with app.app_context():  # a bulk change and a tag
         with acme.uow(acme.agent) as uow:
             bulk_service.bulk_update(uow, bulk_service.BulkChanges(status="pending"), numbers=numbers[1:])
             ticket_service.update_ticket(uow, numbers[0], {"tags": ["vip"]})
             uow.commit()
-    items, _ = listed(app, acme_api)
+    items, _ = listed(acme_api)
     assert {item["number"]: item["status"] for item in items} == {numbers[0]: "open", numbers[1]: "pending",
                                                                    numbers[2]: "pending"}
-    assert subjects(listed(app, acme_api, tag="vip")[0]) == ["Now open"]
+    assert subjects(listed(acme_api, tag="vip")[0]) == ["Now open"]
     with app.app_context():  # a new ticket
         make_ticket(acme, subject="Newest")
-    assert subjects(listed(app, acme_api)[0])[0] == "Newest"
+    assert subjects(listed(acme_api)[0])[0] == "Newest"
 
 
 def stored_states(app, ws) -> dict[int, str]:
@@ -109,7 +107,7 @@ def test_the_sweep_marks_show_in_remembered_pages(app, acme):
     with app.app_context(), time_machine.travel(friday, tick=False):
         number = make_ticket(acme, priority="urgent").number
     assert stored_states(app, acme) == {number: "ok"}
-    assert ticket_counts._pages  # remembered
+    assert ticket_counts.PAGES.answers  # remembered
     with app.app_context():
         seq = db.session.get(Tenant, acme.tenant.id).audit_seq
         with time_machine.travel(datetime(2025, 6, 9, 8, 0, tzinfo=timezone.utc), tick=False):  # 10:00 Paris
@@ -136,16 +134,16 @@ def test_a_deadline_recompute_moves_the_key(app, acme):
             {"tickets": 1, "first_number": numbers[2], "last_number": numbers[2]}]
 
 
-def test_tenants_never_share_a_page(app, acme, globex, acme_api, globex_api):
+def test_tenants_never_share_a_page(app, acme, globex, acme_api, globex_api, listed):
     with app.app_context():
         make_ticket(acme, subject="Acme only")
         make_ticket(globex, subject="Globex only")
-    assert subjects(listed(app, acme_api)[0]) == ["Acme only"]
-    globex_items, read = listed(app, globex_api)  # the same question, another tenant: its own page
+    assert subjects(listed(acme_api)[0]) == ["Acme only"]
+    globex_items, read = listed(globex_api)  # the same question, another tenant: its own page
     assert read and subjects(globex_items) == ["Globex only"]
     with app.app_context():
         make_ticket(globex, subject="Globex again")
-    items, read = listed(app, acme_api)  # globex's change leaves acme's page remembered
+    items, read = listed(acme_api)  # globex's change leaves acme's page remembered
     assert not read and subjects(items) == ["Acme only"]
 
 
@@ -156,63 +154,53 @@ def test_sla_views_are_read_every_time(app, acme):
         repo = TicketRepository(db.session, acme.tenant.id)
         for sla in ("due_soon", "breached"):
             repo.list(TicketFilter(sla=sla), 1, 25)
-        assert not ticket_counts._pages
+        assert not ticket_counts.PAGES.answers
         repo.list(TicketFilter(), 1, 25)
-        assert len(ticket_counts._pages) == 1
+        assert len(ticket_counts.PAGES.answers) == 1
 
 
-def test_the_store_is_bounded_and_can_be_turned_off(app, acme, acme_api, monkeypatch):
-    monkeypatch.setattr(ticket_counts, "MAX_PAGES", 3)
+def test_the_store_is_bounded_and_can_be_turned_off(app, acme, acme_api, monkeypatch, sql_counter, listed):
+    monkeypatch.setattr(ticket_counts.PAGES, "max_entries", 3)
     with app.app_context():
         for i in range(5):
             make_ticket(acme, subject=f"Ticket {i}")
     for limit in range(1, 6):
-        listed(app, acme_api, limit=limit)
-    assert len(ticket_counts._pages) == 3
-    assert not listed(app, acme_api, limit=5)[1]  # the newest are kept
-    assert listed(app, acme_api, limit=1)[1]  # the oldest went first
+        listed(acme_api, limit=limit)
+    assert len(ticket_counts.PAGES.answers) == 3
+    assert not listed(acme_api, limit=5)[1]  # the newest are kept
+    assert listed(acme_api, limit=1)[1]  # the oldest went first
     monkeypatch.setattr(ticket_counts, "_enabled", False)  # TICKET_COUNT_CACHE=false: neither
-    assert listed(app, acme_api, limit=5)[1] and listed(app, acme_api, limit=5)[1]
+    assert listed(acme_api, limit=5)[1] and listed(acme_api, limit=5)[1]
     monkeypatch.setattr(ticket_counts, "_enabled", True)
     monkeypatch.setattr(ticket_counts, "_pages_enabled", False)  # TICKET_PAGE_CACHE=false: pages read, totals not
     ticket_counts.forget_all()
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, *args):
-        statements.append(statement.lower())
-
-    with app.app_context():
-        engine = db.engine
-    listed(app, acme_api, limit=4)
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    listed(acme_api, limit=4)
+    with sql_counter() as statements:
         assert acme_api.get("/api/v1/tickets", query_string={"limit": 4}).status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    assert any("from tickets" in s and "count(" not in s for s in statements)  # the page, read
-    assert not any("count(" in s for s in statements)  # its total, remembered
+    assert any(_reads_tickets(s) and "count(" not in s.lower() for s in statements)  # the page, read
+    assert not any("count(" in s.lower() for s in statements)  # its total, remembered
 
 
-def test_pages_are_bounded_by_their_text(app, acme, acme_api, monkeypatch):
+def test_pages_are_bounded_by_their_text(app, acme, acme_api, monkeypatch, listed):
     """API pages carry whole descriptions (up to 50,000 characters each): a page too big is not kept, and
-    the kept ones hold at most MAX_STORE_CHARACTERS of text, oldest out first."""
+    the kept ones hold at most max_total characters of text, oldest out first."""
     with app.app_context():
         for i in range(4):
             make_ticket(acme, subject=f"Long {i}", description="x" * 5_000)
-    _, read = listed(app, acme_api, limit=1)
-    one = ticket_counts._stored["characters"]
-    assert read and 5_000 < one < 6_000 and len(ticket_counts._pages) == 1
-    monkeypatch.setattr(ticket_counts, "MAX_PAGE_CHARACTERS", 3 * one)
-    assert listed(app, acme_api, limit=4)[1] and listed(app, acme_api, limit=4)[1]  # too big: read each time
-    assert len(ticket_counts._pages) == 1
-    monkeypatch.setattr(ticket_counts, "MAX_STORE_CHARACTERS", 5 * one)
-    listed(app, acme_api, limit=2)  # 1 + 2 pages' worth
-    listed(app, acme_api, limit=3)  # 1 + 2 + 3 > 5: the oldest (limit=1) goes
-    assert ticket_counts._stored["characters"] <= 5 * one
-    assert sorted(len(rows) for rows in ticket_counts._pages.values()) == [2, 3]
-    assert listed(app, acme_api, limit=1)[1]  # read again
+    _, read = listed(acme_api, limit=1)
+    one = ticket_counts.PAGES.total
+    assert read and 5_000 < one < 6_000 and len(ticket_counts.PAGES.answers) == 1
+    monkeypatch.setattr(ticket_counts.PAGES, "max_one", 3 * one)
+    assert listed(acme_api, limit=4)[1] and listed(acme_api, limit=4)[1]  # too big: read each time
+    assert len(ticket_counts.PAGES.answers) == 1
+    monkeypatch.setattr(ticket_counts.PAGES, "max_total", 5 * one)
+    listed(acme_api, limit=2)  # 1 + 2 pages' worth
+    listed(acme_api, limit=3)  # 1 + 2 + 3 > 5: the oldest (limit=1) goes
+    assert ticket_counts.PAGES.total <= 5 * one
+    assert sorted(len(rows) for rows in ticket_counts.PAGES.answers.values()) == [2, 3]
+    assert listed(acme_api, limit=1)[1]  # read again
     ticket_counts.forget_pages()
-    assert ticket_counts._stored["characters"] == 0 and not ticket_counts._page_sizes
+    assert ticket_counts.PAGES.total == 0 and not ticket_counts.PAGES.weights
 
 
 def test_rows_are_read_only():

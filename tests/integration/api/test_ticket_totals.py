@@ -2,9 +2,8 @@
 every kind of change that moves a count also moves the key it is remembered under."""
 from __future__ import annotations
 
-from sqlalchemy import event
+import pytest
 
-from app.extensions import db
 from app.repositories import ticket_counts
 from app.services import bulk as bulk_service
 from app.services import tickets as ticket_service
@@ -17,31 +16,26 @@ def total(api, **query) -> int:
     return response.json["pagination"]["total"]
 
 
-def counted(app, api, **query) -> tuple[int, bool]:
-    """(total, whether a COUNT query ran for it)."""
-    statements: list[str] = []
+@pytest.fixture
+def counted(sql_counter):
+    """counted(api, **query) → (total, whether a COUNT query ran for it)."""
 
-    def record(conn, cursor, statement, *args):
-        statements.append(statement)
+    def ask(api, **query) -> tuple[int, bool]:
+        with sql_counter() as statements:
+            value = total(api, **query)
+        return value, any("count(" in s.lower() for s in statements)
 
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        value = total(api, **query)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    return value, any("count(" in s.lower() for s in statements)
+    return ask
 
 
-def test_a_total_is_counted_once_then_remembered(app, acme, acme_api):
+def test_a_total_is_counted_once_then_remembered(app, acme, acme_api, counted):
     ticket_counts.forget_all()
     with app.app_context():
         for _ in range(3):
             make_ticket(acme)
-    assert counted(app, acme_api, status="new") == (3, True)
-    assert counted(app, acme_api, status="new") == (3, False)  # remembered
-    assert counted(app, acme_api, status="open") == (0, True)  # another filter, another count
+    assert counted(acme_api, status="new") == (3, True)
+    assert counted(acme_api, status="new") == (3, False)  # remembered
+    assert counted(acme_api, status="open") == (0, True)  # another filter, another count
 
 
 def test_every_change_gives_a_fresh_exact_total(app, acme, acme_api):
@@ -74,20 +68,20 @@ def test_every_change_gives_a_fresh_exact_total(app, acme, acme_api):
     assert total(acme_api) == 5
 
 
-def test_the_store_can_be_turned_off(app, acme, acme_api, monkeypatch):
+def test_the_store_can_be_turned_off(app, acme, acme_api, monkeypatch, counted):
     monkeypatch.setattr(ticket_counts, "_enabled", False)  # what create_app sets from TICKET_COUNT_CACHE=false
     with app.app_context():
         make_ticket(acme)
-    assert counted(app, acme_api) == (1, True)
-    assert counted(app, acme_api) == (1, True)
+    assert counted(acme_api) == (1, True)
+    assert counted(acme_api) == (1, True)
 
 
-def test_another_tenants_change_does_not_touch_this_total(app, acme, globex, acme_api, globex_api):
+def test_another_tenants_change_does_not_touch_this_total(app, acme, globex, acme_api, globex_api, counted):
     with app.app_context():
         make_ticket(acme)
-    assert counted(app, acme_api) == (1, True)
+    assert counted(acme_api) == (1, True)
     with app.app_context():
         make_ticket(globex)
         make_ticket(globex)
-    assert counted(app, acme_api) == (1, False)  # still remembered: globex's change is not acme's
-    assert counted(app, globex_api) == (2, True)
+    assert counted(acme_api) == (1, False)  # still remembered: globex's change is not acme's
+    assert counted(globex_api) == (2, True)
