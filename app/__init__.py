@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from flask import Flask
 
+from app.flask_app import TicketryFlask
 from app.config import ROOT, Config
 from app import extensions as ext
 from app.json_provider import OrjsonProvider
 
 
 def create_app(overrides: dict | None = None) -> Flask:
-    app = Flask(
+    app = TicketryFlask(
         __name__,
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),

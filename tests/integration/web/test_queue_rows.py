@@ -75,6 +75,29 @@ def test_sla_badge_states(app):
         assert at_risk.startswith('<span class="sla sla-at_risk">At risk</span><span class="sla-left">')
 
 
+
+def test_sla_badge_says_what_sla_status_says(app):
+    """The kept badge (drawn once per state and minute) reads as the ticket's sla_status at every moment:
+    left and overdue, across minute, hour and day boundaries."""
+    from markupsafe import escape
+
+    from app.web.sla import sla_badge, sla_status
+
+    now = utcnow()
+    base = dict(reply_warn_at=None, resolution_warn_at=None)
+    offsets = [-90_000, -3_601, -3_600, -61, -60, -59, -1, 0, 1, 59, 60, 61, 3_599, 3_600, 7_260, 90_061]
+    with app.app_context():
+        for state in ("ok", "at_risk", "breached"):
+            for seconds in offsets:
+                ticket = SimpleNamespace(sla_state=state, sla_due_at=now + timedelta(seconds=seconds), **base)
+                status = sla_status(ticket, now)
+                expected = f'<span class="sla sla-{status.state}">{escape(status.label)}</span>'
+                if status.detail:
+                    expected += f'<span class="sla-left">{escape(status.detail)}</span>'
+                assert sla_badge(ticket, now) == expected, (state, seconds)
+        overdue = sla_badge(SimpleNamespace(sla_state="ok", sla_due_at=now - timedelta(minutes=35), **base), now)
+        assert overdue == '<span class="sla sla-breached">Breached</span><span class="sla-left">overdue 35 min</span>'
+
 def test_time_tag(app, acme):
     from datetime import datetime, timezone
 
