@@ -50,11 +50,13 @@ def register_extensions(app: Flask) -> None:
 
 def register_database(app: Flask) -> None:
     from app.repositories import ticket_counts
+    from app.repositories.postgresql import configure_postgresql
     from app.repositories.sqlite import configure_sqlite
 
     ticket_counts.configure(app.config["TICKET_COUNT_CACHE"], pages=app.config["TICKET_PAGE_CACHE"])
 
     configure_sqlite(app)
+    configure_postgresql(app)
 
 
 def register_jobs(app: Flask) -> None:
