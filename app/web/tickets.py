@@ -51,8 +51,9 @@ def _queue_context(f: TicketFilter, form: dict, since: datetime | None = None, *
     since = since or g.get("data_as_of") or utcnow()
     uow = page_uow()
     page = ticket_service.list_tickets(uow, f, page=request.args.get("page", 1, type=int), limit=PAGE_SIZE)
+    filters = _query_string(form)  # the pager's links add their page to the same filters
     context = dict(page=page, form=form, people=uow.users.choices(), query=lambda **o: _query_string(form, **o),
-                   page_href=lambda n: kept_url_for(current_app, "tickets.queue", **_query_string(form, page=n)),
+                   page_href=lambda n: kept_url_for(current_app, "tickets.queue", **filters, page=n),
                    shown_numbers=[ticket.number for ticket in page.items], since=since.isoformat(),
                    bulk_limit=bulk_service.BULK_LIMIT, selected=set(), bulk_message=None, bulk_error=None)
     context.update(extra)
