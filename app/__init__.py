@@ -37,9 +37,13 @@ def register_extensions(app: Flask) -> None:
     from app import models  # noqa: F401  (the whole schema, for Alembic)
 
     # A server connection may have been closed under the pool (a PostgreSQL restart): ping on checkout.
-    # A SQLite file cannot go away like that, and the ping cost a third of a bare query there.
+    # A SQLite file cannot go away like that, and the ping cost a third of a bare query there. PostgreSQL
+    # with psycopg pings only a connection that sat idle (app/repositories/postgresql.py).
+    from app.repositories.postgresql import uses_its_own_ping
+
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
     options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
-    options.setdefault("pool_pre_ping", not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"))
+    options.setdefault("pool_pre_ping", not (url.startswith("sqlite") or uses_its_own_ping(url)))
     ext.db.init_app(app)
     ext.migrate.init_app(app, ext.db, directory=str(ROOT / "migrations"))
     ext.login_manager.init_app(app)

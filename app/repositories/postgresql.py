@@ -19,20 +19,39 @@ before. Not a plain read, so always in a transaction:
   export's REPEATABLE READ snapshot) never starts in autocommit.
 A read-only transaction then ends without a round trip (psycopg has nothing to commit or roll back),
 and its statements stay prepared. A connection goes back to the pool in the driver's default mode.
+
+The ping on checkout (what ``pool_pre_ping`` did, one more round trip per request) is made only for a
+connection that has sat in the pool for PING_AFTER_IDLE seconds or more, as PgBouncer's
+``server_check_delay`` does (30 s there). A web worker under load takes its connection back within
+milliseconds, and a server restart takes longer than the delay (0.2 s for an empty cluster here), so
+a connection idle across a restart is always checked and replaced (tests/integration/reliability/
+test_faults.py). What is given up: a connection that dies within 50 ms of its last use without a
+restart in between (a killed backend) fails the one statement that finds it, and the pool is then
+renewed, as it would be for a connection dying mid-request.
 SQLite is untouched (app/repositories/sqlite.py).
 """
 from __future__ import annotations
 
+import time
+
 from flask import Flask
 from psycopg.pq import TransactionStatus
 from sqlalchemy import event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.sql.selectable import CompoundSelect, Select
 
 from app.extensions import db
 
 # conn.info key: this transaction runs in autocommit until a statement needs a transaction block
 _READING = "ticketry_reading"
+_RETURNED = "ticketry_returned_at"  # record.info: when the connection last went back to the pool
 IDLE = TransactionStatus.IDLE
+PING_AFTER_IDLE = 0.05  # seconds
+
+
+def uses_its_own_ping(url: str) -> bool:
+    """Whether configure_postgresql pings this database's connections (create_app: no pool_pre_ping)."""
+    return url.startswith("postgresql+psycopg://")
 
 
 def configure_postgresql(app: Flask) -> None:
@@ -45,6 +64,11 @@ def configure_postgresql(app: Flask) -> None:
     event.listen(engine, "begin", _start_reading)
     event.listen(engine, "before_cursor_execute", _transaction_when_needed)
     event.listen(engine, "checkin", _driver_default)
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_connection, record, proxy) -> None:
+        ping_after_idle(dialect, dbapi_connection, record)
 
 
 def _start_reading(conn) -> None:
@@ -79,6 +103,23 @@ def plain_read(context) -> bool:
 
 
 def _driver_default(dbapi_connection, record) -> None:
-    """Back in the pool: out of autocommit, as the driver hands it out (the transaction has ended)."""
-    if record.info.pop(_READING, None) is not None and dbapi_connection.autocommit:
+    """Back in the pool: out of autocommit, as the driver hands it out (the transaction has ended).
+    ``dbapi_connection`` is None when the connection was invalidated (closed after an error)."""
+    reading = record.info.pop(_READING, None)
+    if dbapi_connection is not None and reading is not None and dbapi_connection.autocommit:
         dbapi_connection.autocommit = False
+    record.info[_RETURNED] = time.monotonic()
+
+
+def ping_after_idle(dialect, dbapi_connection, record) -> None:
+    """Check a connection that sat in the pool (or is new to it). A dead one raises DisconnectionError,
+    on which the pool discards it and checks out another."""
+    returned = record.info.get(_RETURNED)
+    if returned is not None and time.monotonic() - returned < PING_AFTER_IDLE:
+        return
+    try:
+        dialect.do_ping(dbapi_connection)
+    except dialect.loaded_dbapi.Error as exc:
+        if dialect.is_disconnect(exc, dbapi_connection, None):
+            raise DisconnectionError("the server closed the connection while it was in the pool") from exc
+        raise

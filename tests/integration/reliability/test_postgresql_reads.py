@@ -112,3 +112,45 @@ def test_a_connection_returns_to_the_pool_in_the_drivers_default(app):
             assert raw.driver_connection.autocommit is False
         finally:
             raw.close()
+
+
+def test_only_a_connection_that_sat_in_the_pool_is_pinged(app, monkeypatch):
+    import time
+
+    from app.repositories import postgresql
+
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+        pings = []
+        real_ping = db.engine.dialect.do_ping
+        monkeypatch.setattr(db.engine.dialect, "do_ping", lambda conn: pings.append(1) or real_ping(conn))
+        db.session.execute(select(Tenant.id)).all()
+        db.session.remove()
+        assert len(pings) == 1  # a new connection is checked
+        for _ in range(5):  # back within milliseconds, as under load: no ping, no round trip
+            db.session.execute(select(Tenant.id)).all()
+            db.session.remove()
+        assert len(pings) == 1
+        time.sleep(postgresql.PING_AFTER_IDLE * 2)
+        db.session.execute(select(Tenant.id)).all()
+        db.session.remove()
+        assert len(pings) == 2  # idle for longer: checked again
+
+
+def test_a_connection_killed_while_idle_in_the_pool_is_replaced(app):
+    import time
+
+    from app.repositories import postgresql
+
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+        first = db.session.scalar(text("SELECT pg_backend_pid()"))
+        db.session.remove()
+        with _other_connection() as other:
+            assert other.execute("SELECT pg_terminate_backend(%s)", (first,)).fetchone() == (True,)
+        time.sleep(postgresql.PING_AFTER_IDLE * 2)
+        assert db.session.scalar(select(func.count()).select_from(Tenant)) == 0  # no error: a new connection
+        assert db.session.scalar(text("SELECT pg_backend_pid()")) != first
+        db.session.remove()
