@@ -39,11 +39,11 @@ def register_extensions(app: Flask) -> None:
     # A server connection may have been closed under the pool (a PostgreSQL restart): ping on checkout.
     # A SQLite file cannot go away like that, and the ping cost a third of a bare query there. PostgreSQL
     # with psycopg pings only a connection that sat idle (app/repositories/postgresql.py).
-    from app.repositories.postgresql import uses_its_own_ping
+    from app.repositories import postgresql
 
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
-    options.setdefault("pool_pre_ping", not (url.startswith("sqlite") or uses_its_own_ping(url)))
+    options.setdefault("pool_pre_ping", not (url.startswith("sqlite") or postgresql.applies_to(url)))
     ext.db.init_app(app)
     ext.migrate.init_app(app, ext.db, directory=str(ROOT / "migrations"))
     ext.login_manager.init_app(app)

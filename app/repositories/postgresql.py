@@ -37,6 +37,7 @@ import time
 from flask import Flask
 from psycopg.pq import TransactionStatus
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.sql.selectable import CompoundSelect, Select
 
@@ -49,18 +50,18 @@ IDLE = TransactionStatus.IDLE
 PING_AFTER_IDLE = 0.05  # seconds
 
 
-def uses_its_own_ping(url: str) -> bool:
-    """Whether configure_postgresql pings this database's connections (create_app: no pool_pre_ping)."""
-    return url.startswith("postgresql+psycopg://")
+def applies_to(url: str) -> bool:
+    """PostgreSQL through psycopg 3 (its autocommit switches without a round trip): this module then
+    manages the engine's transactions and pings (create_app leaves pool_pre_ping off for it)."""
+    parsed = make_url(url)
+    return parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() == "psycopg"
 
 
 def configure_postgresql(app: Flask) -> None:
-    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+    if not applies_to(app.config["SQLALCHEMY_DATABASE_URI"]):
         return
     with app.app_context():
         engine = db.engine
-    if engine.dialect.driver != "psycopg":  # psycopg 3: autocommit switches without a round trip
-        return
     event.listen(engine, "begin", _start_reading)
     event.listen(engine, "before_cursor_execute", _transaction_when_needed)
     event.listen(engine, "checkin", _driver_default)

@@ -53,18 +53,30 @@ def minutes_label(minutes: int | None) -> str:
     return "—" if minutes is None else duration(int(minutes) * 60) or "0 min"
 
 
+def _clock(ticket, now) -> tuple[str, int | None, bool]:
+    """The ticket's live SLA state, the whole minutes left or overdue (None: nothing to count), overdue."""
+    state = clocks.live_state(ticket, now)
+    if state in ("ok", "at_risk", "breached") and ticket.sla_due_at is not None:
+        seconds = int((ticket.sla_due_at - now).total_seconds())
+        return state, abs(seconds) // 60, seconds < 0
+    return state, None, False
+
+
+def _detail(minutes: int | None, overdue: bool) -> str:
+    """"2 h 10 min left", "overdue 35 min", or "" with nothing to count."""
+    if minutes is None:
+        return ""
+    left = duration(minutes * 60)
+    return f"overdue {left}" if overdue else f"{left} left"
+
+
 @bp.app_template_global()
 def sla_status(ticket, now=None) -> SlaStatus:
     """The ticket's SLA state and what is left, at ``now`` (a list passes the time it read once)."""
     from app.models.base import utcnow
 
-    now = now or utcnow()
-    state = clocks.live_state(ticket, now)
-    detail = ""
-    if state in ("ok", "at_risk", "breached") and ticket.sla_due_at is not None:
-        seconds = int((ticket.sla_due_at - now).total_seconds())
-        detail = f"{duration(seconds)} left" if seconds >= 0 else f"overdue {duration(seconds)}"
-    return SlaStatus(state, STATE_LABELS.get(state, state), detail)
+    state, minutes, overdue = _clock(ticket, now or utcnow())
+    return SlaStatus(state, STATE_LABELS.get(state, state), _detail(minutes, overdue))
 
 
 _NO_SLA = Markup('<span class="muted small">—</span>')
@@ -73,28 +85,23 @@ _NO_SLA = Markup('<span class="muted small">—</span>')
 @bp.app_template_global()
 def sla_badge(ticket, now=None) -> Markup:
     """The SLA badge of a ticket in a list ("At risk" + "2 h left"). A function rather than a macro: the
-    queue draws one per row, and a macro call cost five times as much. The badge is a function of the
-    state and the whole minutes left (or overdue), so it is drawn once per such pair and kept (the same
-    row drawn again within the minute, or a colleague's row in the same state and minute, is a lookup).
-    Every value is escaped."""
+    queue draws one per row, and a macro call cost five times as much. The badge is a function of what
+    ``sla_status`` says (the state and the whole minutes left or overdue), so it is drawn once per such
+    answer and kept (the same row drawn again within the minute, or a colleague's row in the same state
+    and minute, is a lookup). Every value is escaped."""
     from app.models.base import utcnow
 
-    now = now or utcnow()
-    state = clocks.live_state(ticket, now)
-    if state == "none":
-        return _NO_SLA
-    if state in ("ok", "at_risk", "breached") and ticket.sla_due_at is not None:
-        seconds = int((ticket.sla_due_at - now).total_seconds())
-        return _badge(state, abs(seconds) // 60, seconds < 0)
-    return _badge(state, None, False)
+    return _badge(*_clock(ticket, now or utcnow()))
 
 
 @lru_cache(maxsize=4096)
 def _badge(state: str, minutes: int | None, overdue: bool) -> Markup:
+    if state == "none":
+        return _NO_SLA
     badge = f'<span class="sla sla-{escape(state)}">{escape(STATE_LABELS.get(state, state))}</span>'
-    if minutes is not None:
-        left = duration(minutes * 60)
-        badge += f'<span class="sla-left">{escape(f"overdue {left}" if overdue else f"{left} left")}</span>'
+    detail = _detail(minutes, overdue)
+    if detail:
+        badge += f'<span class="sla-left">{escape(detail)}</span>'
     return Markup(badge)
 
 

@@ -97,6 +97,14 @@ def test_sla_badge_says_what_sla_status_says(app):
                 assert sla_badge(ticket, now) == expected, (state, seconds)
         overdue = sla_badge(SimpleNamespace(sla_state="ok", sla_due_at=now - timedelta(minutes=35), **base), now)
         assert overdue == '<span class="sla sla-breached">Breached</span><span class="sla-left">overdue 35 min</span>'
+        # what the words are, not only that the two agree
+        for seconds, state, detail in [(59, "ok", "0 min left"), (61, "ok", "1 min left"),
+                                       (7_260, "ok", "2 h 1 min left"), (90_061, "ok", "1 d 1 h left"),
+                                       (-1, "breached", "overdue 0 min"), (-3_601, "breached", "overdue 1 h")]:
+            ticket = SimpleNamespace(sla_state="ok", sla_due_at=now + timedelta(seconds=seconds), **base)
+            assert sla_status(ticket, now).detail == detail, seconds
+            assert sla_badge(ticket, now).endswith(f'<span class="sla-left">{detail}</span>'), seconds
+            assert f'sla-{state}"' in sla_badge(ticket, now)
 
 def test_time_tag(app, acme):
     from datetime import datetime, timezone
