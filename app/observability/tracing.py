@@ -93,7 +93,8 @@ def _instrument_app(app) -> None:
     from opentelemetry.instrumentation.flask import FlaskInstrumentor
 
     if not getattr(app, "_ticketry_traced", False):
-        FlaskInstrumentor().instrument_app(app, excluded_urls="metrics,health/live,static/.*")
+        # No SQL commenter: its context is for opentelemetry-instrumentation-sqlalchemy, not used here.
+        FlaskInstrumentor().instrument_app(app, excluded_urls="metrics,health/live,static/.*", enable_commenter=False)
         app._ticketry_traced = True
 
 
