@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, func, select, update
-from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm import Session, contains_eager, make_transient_to_detached
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
 
-from app.models import LoginAttempt, Tenant, User, UserSession
+from app.models import LoginAttempt, UserSession
 from app.models.base import utcnow
+from app.repositories.signed_in import SignedInLookup
 
 
 class SessionRepository:
@@ -53,43 +53,9 @@ class SessionRepository:
 
 
 # -- before a tenant is known -------------------------------------------------------
-# Every page request runs this lookup first, and for most of them (a remembered queue page) it is the
-# only statement. Through the ORM's query, the Session's transaction and the loading machinery cost more
-# than the statement (about 200 µs in all, of a 1.37 ms queue page); so the statement runs on a Core
-# connection of its own, and its one row is put together here into the three mapped objects, attached
-# to the session as loaded, as the ORM's loader leaves them: the page fell to 1.28 ms (docs/performance.md,
-# "Fixes"). A session already holding objects (a test's, a view's) gets the ORM query, which answers
-# with the instances the session has. tests/integration/security/test_session_lookup.py holds it to that.
-_TABLES = (UserSession, User, Tenant)
-_SESSION_ROW = (select(*UserSession.__table__.c, *User.__table__.c, *Tenant.__table__.c)
-                .join(User.__table__, User.__table__.c.id == UserSession.__table__.c.user_id)
-                .join(Tenant.__table__, Tenant.__table__.c.id == User.__table__.c.tenant_id)
-                .where(UserSession.__table__.c.id == bindparam("key_hash")))
-# For each column of the row: which object, which attribute (a column's attribute may be named apart).
-_SESSION_ROW_PLAN = tuple((index, sa_inspect(model).get_property_by_column(column).key)
-                          for index, model in enumerate(_TABLES) for column in model.__table__.c)
-_SESSION_BY_HASH = (select(UserSession).join(UserSession.user).join(User.tenant)
-                    .options(contains_eager(UserSession.user).contains_eager(User.tenant))
-                    .where(UserSession.id == bindparam("key_hash")))
-
-
-def session_by_hash(session: Session, key_hash: str) -> UserSession | None:
-    """The session row with its user and tenant, in one query, attached to ``session`` as loaded."""
-    if session.identity_map or session.new:
-        return session.scalar(_SESSION_BY_HASH, {"key_hash": key_hash})
-    with session.get_bind().connect() as connection:
-        row = connection.execute(_SESSION_ROW, {"key_hash": key_hash}).first()
-    if row is None:
-        return None
-    record, user, tenant = objects = tuple(sa_inspect(model).class_manager.new_instance() for model in _TABLES)
-    for (index, key), value in zip(_SESSION_ROW_PLAN, row):
-        objects[index].__dict__[key] = value  # where the ORM's loader puts a loaded column's value
-    user.__dict__["tenant"] = tenant
-    record.__dict__["user"] = user
-    for instance in objects:
-        make_transient_to_detached(instance)  # its identity from its primary key: loaded, unchanged
-    session.add(record)  # and, by cascade, its user and tenant
-    return record
+# Every page request runs this first: one statement, made into the three objects (repositories/signed_in.py).
+session_by_hash = SignedInLookup(UserSession, UserSession.id)
+"""session_by_hash(session, key_hash): the session row with its user and tenant, or None."""
 
 
 def touch_session(session: Session, key_hash: str, now: datetime) -> None:

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.orm import Session, contains_eager, lazyload
+from sqlalchemy.orm import Session, lazyload
 
 from app.errors import NotFound
 from app.models import ApiToken, Tenant, User
 from app.models.base import utcnow
 from app.repositories import ticket_counts
 from app.repositories.pagination import Page, paginate
+from app.repositories.signed_in import SignedInLookup
 
 # The assignee picker's people (UserRepository.choices), built once.
 _CHOICES = (select(User.id, User.name).where(User.tenant_id == bindparam("tenant_id"), User.active.is_(True))
@@ -117,15 +118,9 @@ def user_for_session(session: Session, user_id: int) -> User | None:
     return session.get(User, user_id)
 
 
-# Built once (every API request runs it); see repositories/security.py's _SESSION_BY_HASH.
-_TOKEN_BY_HASH = (select(ApiToken).join(ApiToken.user).join(User.tenant)
-                  .options(contains_eager(ApiToken.user).contains_eager(User.tenant))
-                  .where(ApiToken.token_hash == bindparam("token_hash")))
-
-
-def token_by_hash(session: Session, token_hash: str) -> ApiToken | None:
-    """The token with its user and the user's tenant, in one query."""
-    return session.scalar(_TOKEN_BY_HASH, {"token_hash": token_hash})
+# Every API request runs this first: one statement, made into the three objects (repositories/signed_in.py).
+token_by_hash = SignedInLookup(ApiToken, ApiToken.token_hash)
+"""token_by_hash(session, token_hash): the token with its user and the user's tenant, or None."""
 
 
 def touch_token(session: Session, token_id: int) -> None:

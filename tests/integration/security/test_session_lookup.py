@@ -1,6 +1,7 @@
-"""The signed-in lookup: one Core statement whose row becomes the session, user and tenant objects.
+"""The signed-in lookups: one Core statement whose row becomes the credential, user and tenant objects.
 
-Every page request runs it first (app/repositories/security.py). The objects it builds must be what the
+Every page request runs it first for its session, every API request for its token
+(app/repositories/signed_in.py). The objects it builds must be what the
 ORM's own query would have returned: the same values, attached to the session as loaded and unchanged,
 so reading them costs no statement and changing them writes an UPDATE, not an INSERT.
 """
@@ -11,10 +12,12 @@ from datetime import datetime
 from sqlalchemy import inspect, select
 
 from app.extensions import db
-from app.models import Tenant, User, UserSession
+from app.models import ApiToken, Tenant, User, UserSession
 from app.repositories.security import session_by_hash
+from app.repositories.tenancy import token_by_hash
+from app.services.people import hash_token
 from tests.conftest import login
-from tests.integration.security.conftest import session_row_id
+from tests.integration.security.conftest import session_row_id, token_for  # noqa: F401  (fixture)
 
 
 def _key_hash(app, user) -> str:
@@ -27,9 +30,8 @@ def _columns(instance) -> dict:
     return {attr.key: getattr(instance, attr.key) for attr in inspect(type(instance)).column_attrs}
 
 
-def _orm_loaded(key_hash: str) -> tuple[dict, dict, dict]:
+def _orm_loaded(record) -> tuple[dict, dict, dict]:
     """The three rows as the ORM loads them, each object fetched by its own query."""
-    record = db.session.get(UserSession, key_hash)
     user = db.session.get(User, record.user_id)
     return _columns(record), _columns(user), _columns(db.session.get(Tenant, user.tenant_id))
 
@@ -37,7 +39,7 @@ def _orm_loaded(key_hash: str) -> tuple[dict, dict, dict]:
 def test_the_row_becomes_the_objects_the_orm_would_load(app, acme, sql_counter):
     key_hash = _key_hash(app, acme.agent)
     with app.app_context():
-        expected = _orm_loaded(key_hash)
+        expected = _orm_loaded(db.session.get(UserSession, key_hash))
     with app.app_context():
         with sql_counter() as statements:
             record = session_by_hash(db.session, key_hash)
@@ -90,3 +92,23 @@ def test_a_page_request_is_signed_in_through_it(app, acme, sql_counter):
     assert response.status_code == 200 and acme.agent.name.encode() in response.data
     lookups = [s for s in statements if "FROM user_sessions JOIN users" in s]
     assert len(lookups) == 1, statements
+
+
+def test_an_api_token_is_found_the_same_way(app, acme, token_for, sql_counter):
+    secret = token_for(acme, acme.lead)
+    with app.app_context():
+        token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(secret)))
+        expected = _orm_loaded(token)
+    with app.app_context():
+        with sql_counter() as statements:
+            token = token_by_hash(db.session, hash_token(secret))
+            found = _columns(token), _columns(token.user), _columns(token.user.tenant)
+        assert len(statements) == 1 and found == expected
+        assert token.user.email == acme.lead.email and token.user.tenant.slug == acme.tenant.slug
+        assert all(inspect(x).persistent and not inspect(x).modified for x in (token, token.user, token.user.tenant))
+        token.name = "renamed"
+        db.session.commit()
+    with app.app_context():
+        assert db.session.scalars(select(ApiToken.name).where(ApiToken.token_hash == hash_token(secret))).all() == [
+            "renamed"]
+        assert token_by_hash(db.session, hash_token("not a token")) is None
