@@ -16,12 +16,17 @@ starts again empty (the queue's "changes since" link, which carries the time, is
 """
 from __future__ import annotations
 
+import weakref
+
 from flask import Flask
 from flask.globals import _cv_request
 
 MAX_URLS = 4096
 _PLAIN = (str, int, type(None))
 _kept: dict[tuple, str] = {}
+# Apps seen without url_defaults functions after their first request: Flask refuses new setup then, so the
+# answer cannot change (asked forty times a page, it was a tenth of this module's cost).
+_settled: "weakref.WeakSet[Flask]" = weakref.WeakSet()
 
 
 def kept_url_for(app: Flask, endpoint: str, **values) -> str:
@@ -39,7 +44,7 @@ def kept_url_for(app: Flask, endpoint: str, **values) -> str:
 
 
 def _key(ctx, app: Flask, endpoint: str, values: dict) -> tuple | None:
-    if ctx is None or endpoint[:1] == "." or any(app.url_default_functions.values()):
+    if ctx is None or endpoint[:1] == "." or _url_defaults_possible(ctx.app):  # the app itself, not a proxy
         return None
     parts: list = [*_mount(ctx), endpoint]
     for name, value in values.items():
@@ -56,6 +61,16 @@ def _key(ctx, app: Flask, endpoint: str, values: dict) -> tuple | None:
         parts.append(name)
         parts.append(value)
     return tuple(parts)
+
+
+def _url_defaults_possible(app: Flask) -> bool:
+    if app in _settled:
+        return False
+    if any(app.url_default_functions.values()):
+        return True
+    if app._got_first_request:
+        _settled.add(app)
+    return False
 
 
 def mount_point() -> tuple | None:

@@ -17,7 +17,7 @@ from app.repositories.security import session_by_hash
 from app.repositories.tenancy import token_by_hash
 from app.services.people import hash_token
 from tests.conftest import login
-from tests.integration.security.conftest import session_row_id, token_for  # noqa: F401  (fixture)
+from tests.integration.security.conftest import session_row_id
 
 
 def _key_hash(app, user) -> str:

@@ -5,6 +5,7 @@ from datetime import datetime, timezone
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from flask import Flask, g
 
 from app.web import urls
 from tests.conftest import make_ticket
@@ -96,6 +97,28 @@ def test_outside_a_request_flask_builds_an_external_url(app, kept):
             assert kept("tickets.queue") == "http://help.example/tickets"
     finally:
         app.config["SERVER_NAME"] = None
+
+
+def test_an_app_with_url_defaults_builds_every_url_itself():
+    """A url_defaults function may add values the key does not hold (here from ``g``): no URL of such an
+    app is kept. An app without one is known settled after its first request (no setup method may run then)."""
+    plain, defaulted = Flask("plain"), Flask("defaulted")
+    for app in (plain, defaulted):
+        app.add_url_rule("/t/<lang>/<int:n>", "t", lambda lang, n: "")
+        app.add_url_rule("/", "home", lambda: "")
+    defaulted.url_defaults(lambda endpoint, values: values.setdefault("lang", g.lang))
+    urls.forget()
+    for app in (plain, defaulted):
+        app.test_client().get("/")  # the first request: setup is over
+    for lang in ("fr", "de"):
+        with defaulted.test_request_context("/"):
+            g.lang = lang
+            assert urls.kept_url_for(defaulted, "t", n=2) == f"/t/{lang}/2"
+    with plain.test_request_context("/"):
+        assert urls.kept_url_for(plain, "t", lang="en", n=1) == "/t/en/1"
+    assert plain in urls._settled and defaulted not in urls._settled
+    assert len(urls._kept) == 1  # plain's URL only
+    urls.forget()
 
 
 def test_an_unknown_endpoint_is_flasks_error(app, kept):
