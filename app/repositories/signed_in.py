@@ -27,8 +27,7 @@ class SignedInLookup:
 
     def __init__(self, model, key):
         self.models = (model, User, Tenant)
-        tables = [m.__table__ for m in self.models]
-        credential, users, tenants = tables
+        credential, users, tenants = (m.__table__ for m in self.models)
         self.core = (select(*credential.c, *users.c, *tenants.c)
                      .join(users, users.c.id == credential.c.user_id)
                      .join(tenants, tenants.c.id == users.c.tenant_id)

@@ -114,10 +114,6 @@ def login_candidates(session: Session, email: str) -> list[User]:
     return list(session.scalars(select(User).where(func.lower(User.email) == email.strip().lower())))
 
 
-def user_for_session(session: Session, user_id: int) -> User | None:
-    return session.get(User, user_id)
-
-
 # Every API request runs this first: one statement, made into the three objects (repositories/signed_in.py).
 token_by_hash = SignedInLookup(ApiToken, ApiToken.token_hash)
 """token_by_hash(session, token_hash): the token with its user and the user's tenant, or None."""

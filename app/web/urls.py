@@ -31,7 +31,7 @@ _settled: "weakref.WeakSet[Flask]" = weakref.WeakSet()
 
 def kept_url_for(app: Flask, endpoint: str, **values) -> str:
     ctx = _cv_request.get(None)
-    key = _key(ctx, app, endpoint, values)
+    key = _key(ctx, endpoint, values)
     if key is None:
         return app.url_for(endpoint, **values)
     url = _kept.get(key)
@@ -43,8 +43,8 @@ def kept_url_for(app: Flask, endpoint: str, **values) -> str:
     return url
 
 
-def _key(ctx, app: Flask, endpoint: str, values: dict) -> tuple | None:
-    if ctx is None or endpoint[:1] == "." or _url_defaults_possible(ctx.app):  # the app itself, not a proxy
+def _key(ctx, endpoint: str, values: dict) -> tuple | None:
+    if ctx is None or endpoint[:1] == "." or _url_defaults_possible(ctx.app):  # the request's app itself, not a proxy
         return None
     parts: list = [*_mount(ctx), endpoint]
     for name, value in values.items():
