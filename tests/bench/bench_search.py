@@ -1,6 +1,7 @@
-"""Search benchmark: a workspace of 100,000 tickets and 300,000 comments on SQLite.
+"""Search benchmark: a workspace of 100,000 tickets and 300,000 comments on SQLite or PostgreSQL.
 
     .venv/bin/python tests/bench/bench_search.py [--tickets 100000] [--db PATH] [--record]
+    .venv/bin/python tests/bench/bench_search.py --database-url postgresql+psycopg://… [--record]
 
 Builds the workspace once with the bulk importer (`flask demo seed --tickets N`'s
 code path: Core inserts, no outbox events), indexes it with the reindex service
@@ -39,7 +40,7 @@ QUERIES = (
 )
 
 
-def machine() -> str:
+def machine(database: str = "") -> str:
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -57,13 +58,16 @@ def machine() -> str:
     except (OSError, ValueError, IndexError):
         pass
     return (f"{platform.machine()}, {os.cpu_count()} cores{memory}, {cpu}, Python {platform.python_version()}, "
-            f"SQLite {sqlite3.sqlite_version} (WAL)")
+            + (database or f"SQLite {sqlite3.sqlite_version} (WAL)"))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tickets", type=int, default=100_000)
     parser.add_argument("--db", default=os.environ.get("BENCH_SEARCH_DB", "/tmp/ticketry-bench-search.db"))
+    parser.add_argument("--database-url", default="",
+                        help="PostgreSQL instead of --db: postgresql+psycopg://… (a workspace already there is reused, "
+                             "e.g. the one bench_http.py --database-url built)")
     parser.add_argument("--runs", type=int, default=20, help="timed runs of each query")
     parser.add_argument("--record", action="store_true", help="append the result to docs/performance.md")
     args = parser.parse_args()
@@ -73,13 +77,15 @@ def main() -> None:
     from app.services import people
     from app.services.tenants import create_tenant, find_tenant
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{args.db}", "HUEY_IMMEDIATE": True,
+    app = create_app({"SQLALCHEMY_DATABASE_URI": args.database_url or f"sqlite:///{args.db}", "HUEY_IMMEDIATE": True,
                       "HUEY_SQLITE_PATH": str(Path(args.db).with_suffix(".huey")), "REDIS_URL": "",
                       "MEILISEARCH_URL": ""})
-    fresh = not Path(args.db).exists()
     with app.app_context():
         from flask_migrate import upgrade
+        from sqlalchemy import inspect as sa_inspect
 
+        postgresql = db.engine.dialect.name == "postgresql"
+        fresh = not sa_inspect(db.engine).has_table("alembic_version")
         if fresh:  # a kept database is reused as it is (seeding and indexing take minutes)
             upgrade(revision="heads")
         tenant = find_tenant("bench")
@@ -102,7 +108,11 @@ def main() -> None:
             started = time.perf_counter()
             indexed = reindex_tenant(tenant)
             print(f"indexed: {indexed.line()} in {time.perf_counter() - started:.0f}s", flush=True)
-        db.session.execute(db.text("PRAGMA optimize"))
+        if postgresql:
+            args.engine = "PostgreSQL " + db.session.scalar(db.text("SHOW server_version")).split()[0]
+        else:
+            db.session.execute(db.text("PRAGMA optimize"))
+            args.engine = ""
         report = run_queries(tenant, args.runs)
     print_and_record(report, args)
 
@@ -156,12 +166,14 @@ def print_and_record(report: dict, args) -> None:
     if not path.exists():
         path.write_text("# Performance\n\n| machine | date | figure | target | command |\n"
                         "|---------|------|--------|--------|---------|\n")
-    figure = (f"Search, two-word query, SQLite FTS5, {args.tickets:,} tickets + {args.tickets * 3:,} comments: "
+    index = f"{args.engine} tsvector + GIN" if args.engine else "SQLite FTS5"
+    figure = (f"Search, two-word query, {index}, {args.tickets:,} tickets + {args.tickets * 3:,} comments: "
               f"p95 {report['p95']:.1f} ms (tickets {report['p95_tickets']:.1f}, comments "
               f"{report['p95_comments']:.1f}), p50 {report['p50']:.1f} ms, {report['n']} queries; CPU time p95 "
               f"{report['cpu_p95']:.1f} ms; load average {report['load']:.1f} during the run")
-    row = (f"| {machine()} | {date.today().isoformat()} | {figure} | p95 < {TARGET_MS:.0f} ms "
-           f"| `.venv/bin/python tests/bench/bench_search.py --tickets {args.tickets}` |")
+    where = "--database-url postgresql+psycopg://…" if args.engine else f"--tickets {args.tickets}"
+    row = (f"| {machine(args.engine)} | {date.today().isoformat()} | {figure} | p95 < {TARGET_MS:.0f} ms "
+           f"| `.venv/bin/python tests/bench/bench_search.py {where}` |")
     lines = path.read_text().splitlines()
     # the row goes at the end of the first table (the file's summary), not after the prose below it
     first = next((i for i, line in enumerate(lines) if line.startswith("|")), None)
