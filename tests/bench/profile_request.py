@@ -2,6 +2,7 @@
 
     .venv/bin/python tests/bench/profile_request.py --db /tmp/ticketry-bench/bench.db /tickets
     .venv/bin/python tests/bench/profile_request.py --db ... /api/v1/tickets --tracing --profile api.prof
+    .venv/bin/python tests/bench/profile_request.py --database-url postgresql+psycopg://… /tickets
 
 The database is one built by bench_http.py (``--db PATH`` builds it there and keeps it). The app is
 created as gunicorn creates it (TICKETRY_ENV=production, JSON logs at INFO), an agent signs in
@@ -44,8 +45,8 @@ class Sink(BaseHTTPRequestHandler):
         pass
 
 
-def environment(db: Path, tracing: bool, scratch: Path) -> dict:
-    env = {"DATABASE_URL": f"sqlite:///{db}", "SECRET_KEY": SECRET_KEY, "TICKETRY_ENV": "production",
+def environment(database_url: str, tracing: bool, scratch: Path) -> dict:
+    env = {"DATABASE_URL": database_url, "SECRET_KEY": SECRET_KEY, "TICKETRY_ENV": "production",
            "SESSION_COOKIE_SECURE": "false", "REDIS_URL": "", "MEILISEARCH_URL": "", "LOG_FORMAT": "json",
            "LOG_LEVEL": "INFO", "HUEY_SQLITE_PATH": str(scratch / "profile.huey"), "METRICS_TOKEN": "profile"}
     if tracing:
@@ -65,14 +66,16 @@ def api_token(env: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("url", help="path and query, e.g. /tickets or /api/v1/tickets")
-    parser.add_argument("--db", required=True, help="a database built by bench_http.py --db PATH")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--db", help="a database built by bench_http.py --db PATH")
+    where.add_argument("--database-url", help="a PostgreSQL database built by bench_http.py --database-url URL")
     parser.add_argument("--requests", type=int, default=300, help="requests per batch (5 batches)")
     parser.add_argument("--tracing", action="store_true", help="OTLP exporter on, to a local sink")
     parser.add_argument("--profile", help="write a cProfile of one batch to this file")
     args = parser.parse_args(argv)
 
     scratch = Path(os.environ.get("TMPDIR", "/tmp"))
-    env = environment(Path(args.db).resolve(), args.tracing, scratch)
+    env = environment(args.database_url or f"sqlite:///{Path(args.db).resolve()}", args.tracing, scratch)
     headers = {"User-Agent": USER_AGENT}
     if args.url.startswith("/api/"):
         headers["Authorization"] = f"Bearer {api_token(env)}"
