@@ -27,8 +27,10 @@ def reindex(slug: str | None) -> None:
         size = sync.work_size(tenant)
         bar = click.progressbar(length=size, label=f"Indexing {tenant.slug}") if interactive and size else nullcontext()
         with bar:
-            result = sync.reindex_tenant(tenant, progress=bar.update if interactive and size else None)
+            result = sync.reindex_tenant(tenant, progress=bar.update if interactive and size else None,
+                                         vacuum=False)
         click.echo(f"{result.line()} in {time.perf_counter() - started:.1f}s ({backend_name()} search).")
+    sync.refresh_index_tables()  # once for every workspace rebuilt, not once each
     db.session.remove()
 
 

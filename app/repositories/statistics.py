@@ -31,5 +31,7 @@ def refresh_after_bulk_write(session: Session, *tables: str) -> None:
         return
     session.commit()  # whatever the caller read
     names = ", ".join(f'"{name}"' for name in tables)
-    with session.get_bind().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+    bind = session.get_bind()
+    engine = getattr(bind, "engine", bind)  # a session bound to a Connection: its engine
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql(f"VACUUM (ANALYZE) {names}")

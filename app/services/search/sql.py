@@ -180,19 +180,23 @@ def _windowed(total: int, offset: int, limit: int, rank, tail) -> list[tuple[int
 
 
 # -- PostgreSQL tsvector ------------------------------------------------------------------------
-def _dense(session, doc, tenant_id: int, total: int) -> bool:
-    """Whether reading the primary key backwards finds the RANK_WINDOW newest matches sooner
-    than reading every match through the GIN index and sorting them.
+def _span(session, doc, low: int, high: int) -> int:
+    """How many document ids the tenant's documents span (two index probes): stands for their number."""
+    first, last = session.execute(select(func.min(doc.id), func.max(doc.id)).where(doc.id.between(low, high))).one()
+    return 0 if first is None else last - first + 1
 
-    Backwards, about RANK_WINDOW × documents / total rows are read; through the index, total.
-    PostgreSQL decides this from its guess of the match count, which multiplies the words'
+
+def _dense(total: int, rows_needed: int, span: int) -> bool:
+    """Whether reading the primary key backwards finds the ``rows_needed`` newest of ``total`` matches
+    sooner than reading every match through the GIN index and sorting them.
+
+    Backwards, about rows_needed × span / total rows are read, if matches are spread evenly over the
+    ids (filtered queries, whose matches may all be old, always take the index); through the index,
+    total. PostgreSQL decides this from its guess of the match count, which multiplies the words'
     frequencies as if they were independent: 1,416 for two words that come together in 19,981 of
     300,000 comments, so it read and sorted all 19,981 (27 ms) where going backwards reads about
-    7,500 (1.8 ms). The count is known here, and the tenant's span of document ids (two index
-    probes) stands for its number of documents."""
-    low, high = tenant_id_range(tenant_id)
-    first, last = session.execute(select(func.min(doc.id), func.max(doc.id)).where(doc.id.between(low, high))).one()
-    return first is not None and total * total > RANK_WINDOW * (last - first + 1)
+    7,500 (1.8 ms). The count is known exactly here."""
+    return total * total > rows_needed * span
 
 
 def _postgres(uow: UnitOfWork, spec: Spec, terms: Terms, filters: Filters, offset: int, limit: int):
@@ -210,17 +214,27 @@ def _postgres(uow: UnitOfWork, spec: Spec, terms: Terms, filters: Filters, offse
     #   and sorted every match of a common query: 25 ms instead of 1.6 (docs/performance.md).
     # The words are letters and digits (terms.py); the literal is escaped by SQLAlchemy's String type.
     query = func.to_tsquery(_SIMPLE, bindparam("tsquery", terms.tsquery(), type_=Text, literal_execute=True))
-    conds = [doc.tenant_id == uow.tenant_id, tsv.op("@@")(query), *filter_conditions(doc, filters)]
+    tenant = doc.tenant_id == uow.tenant_id
+    filtered = filter_conditions(doc, filters)
+    conds = [tenant, tsv.op("@@")(query), *filtered]
     session = uow.session
     total = session.scalar(select(func.count()).select_from(doc).where(and_(*conds))) or 0
     if total == 0 or offset >= total:
         return total, []
+    # Reading backwards along the primary key: the tenant's range of ids, and @@ as its function,
+    # the same test, which no index can serve (so PostgreSQL cannot choose the GIN index instead).
+    low, high = tenant_id_range(uow.tenant_id)
+    backwards = [tenant, doc.id.between(low, high), func.ts_match_vq(tsv, query)]
+    span = None if filtered or total <= RANK_WINDOW else _span(session, doc, low, high)
+
+    def newest_first(rows_needed: int) -> list:
+        """The conditions that read ``rows_needed`` matches, newest first, the cheaper way."""
+        return backwards if span is not None and _dense(total, rows_needed, span) else conds
+
     matches = select(doc.id.label("id"), tsv.label("tsv")).where(*conds)
     if total > RANK_WINDOW:  # the newest: the primary key read backwards, or every match sorted
-        if _dense(session, doc, uow.tenant_id, total):
-            conds[1] = func.ts_match_vq(tsv, query)  # @@ as a function: the same test, no index can serve it
-            matches = select(doc.id.label("id"), tsv.label("tsv")).where(*conds)
-        matches = matches.order_by(doc.id.desc()).limit(RANK_WINDOW)
+        matches = (select(doc.id.label("id"), tsv.label("tsv")).where(*newest_first(RANK_WINDOW))
+                   .order_by(doc.id.desc()).limit(RANK_WINDOW))
     newest = matches.subquery()  # without a LIMIT, PostgreSQL flattens it: every match through the GIN index
     score = func.ts_rank_cd(newest.c.tsv, query)
 
@@ -230,8 +244,8 @@ def _postgres(uow: UnitOfWork, spec: Spec, terms: Terms, filters: Filters, offse
         return [(r[0], float(r[1])) for r in rows]
 
     def tail(take: int, skip: int):
-        rows = session.execute(select(doc.id).where(*conds).order_by(doc.id.desc())
-                               .limit(take).offset(RANK_WINDOW + skip))
+        rows = session.execute(select(doc.id).where(*newest_first(RANK_WINDOW + skip + take))
+                               .order_by(doc.id.desc()).limit(take).offset(RANK_WINDOW + skip))
         return [(r[0], None) for r in rows]
 
     return total, _windowed(total, offset, limit, rank, tail)

@@ -62,7 +62,14 @@ def work_size(tenant: Tenant) -> int:
 
 
 # -- full rebuild ----------------------------------------------------------------------------
-def reindex_tenant(tenant: Tenant, progress: Progress = None) -> SyncResult:
+def refresh_index_tables() -> None:
+    """After a rebuild: the index tables vacuumed and analyzed on PostgreSQL (repositories/statistics.py)."""
+    refresh_after_bulk_write(db.session, SearchTicket.__tablename__, SearchComment.__tablename__)
+
+
+def reindex_tenant(tenant: Tenant, progress: Progress = None, *, vacuum: bool = True) -> SyncResult:
+    """Rebuild ``tenant``'s documents. ``vacuum=False`` leaves the tables' VACUUM (ANALYZE) on
+    PostgreSQL to the caller, which reindexes several tenants and runs ``refresh_index_tables`` once."""
     started = utcnow()
     result = SyncResult(tenant.slug)
     for kind in ("tickets", "comments"):
@@ -84,7 +91,8 @@ def reindex_tenant(tenant: Tenant, progress: Progress = None) -> SyncResult:
             if progress is not None:
                 progress(len(ids))
     result.removed = _remove_orphans(tenant)
-    refresh_after_bulk_write(db.session, SearchTicket.__tablename__, SearchComment.__tablename__)
+    if vacuum:
+        refresh_index_tables()
     backend = meili_backend()
     if backend is not None:
         backend.ensure_indexes()

@@ -218,37 +218,62 @@ def test_pages_of_a_common_query_cover_every_match_once(ctx, acme, monkeypatch):
 
 
 @pytest.mark.parametrize("others", [0, 40], ids=["matches-dense", "matches-sparse"])
-def test_a_common_query_ranks_its_newest_matches_then_lists_the_rest_newest_first(ctx, acme, monkeypatch, others):
+def test_a_common_query_ranks_its_newest_matches_then_lists_the_rest_newest_first(ctx, acme, globex, monkeypatch,
+                                                                                   others):
     """Past RANK_WINDOW matches, only the newest are scored (both SQL backends): ranking every one of
     tens of thousands of matches cost more than it told (docs/performance.md). On PostgreSQL the
     newest are read backwards along the primary key when matches are dense (7 of 7 documents), and
-    through the GIN index when they are not (7 of 47): the same answers either way."""
+    through the GIN index when they are not (7 of 47), or when filters apply, or when a deep page
+    needs more rows than the matches: the same answers either way, and another workspace's newer
+    matches never among them."""
+    from contextlib import contextmanager
+
     from sqlalchemy import event
 
+    @contextmanager
+    def statements():
+        seen = []
+
+        def record(conn, cursor, statement, *rest):
+            seen.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            yield seen
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+
+    def read_backwards(seen) -> bool:
+        return any("ts_match_vq" in sql for sql in seen)
+
+    postgresql = db.engine.dialect.name == "postgresql"
     monkeypatch.setattr(sql_backend, "RANK_WINDOW", 3)
     for i in range(others):
         make_ticket(acme, subject=f"Unrelated matter {i}")
     made = [make_ticket(acme, subject=f"Common word {i}").number for i in range(7)]
-    statements = []
-
-    def record(conn, cursor, statement, *rest):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        search_tickets(acme.uow(), SearchQuery(text="common", page=1, limit=3))
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
-    if db.engine.dialect.name == "postgresql":
-        assert any("ts_match_vq" in sql for sql in statements) == (others == 0)
-    first = search_tickets(acme.uow(), SearchQuery(text="common", page=1, limit=3))
-    assert sorted(numbers(first)) == sorted(made[-3:])
+    for i in range(5):  # newer documents of another workspace, matching too
+        make_ticket(globex, subject=f"Common word elsewhere {i}")
+    with statements() as seen:
+        first = search_tickets(acme.uow(), SearchQuery(text="common", page=1, limit=3))
+    assert read_backwards(seen) == (postgresql and others == 0)
+    assert sorted(numbers(first)) == sorted(made[-3:]) and first.total == 7
     assert all(hit.score is not None for hit in first.items)
-    second = search_tickets(acme.uow(), SearchQuery(text="common", page=2, limit=3))
+    with statements() as seen:
+        second = search_tickets(acme.uow(), SearchQuery(text="common", page=2, limit=3))
+    assert read_backwards(seen) == (postgresql and others == 0)  # 6 rows needed: 7² > 6 × 7
     assert numbers(second) == made[3:0:-1]  # the next three, newest first, unranked
     assert all(hit.score is None for hit in second.items)
+    with statements() as seen:
+        third = search_tickets(acme.uow(), SearchQuery(text="common", page=3, limit=3))
+    assert not read_backwards(seen)  # 9 rows needed: 7² < 9 × 7, the index is cheaper
+    assert numbers(third) == made[:1]
     straddling = search_tickets(acme.uow(), SearchQuery(text="common", page=1, limit=5))
     assert sorted(numbers(straddling)[:3]) == sorted(made[-3:]) and numbers(straddling)[3:] == made[3:1:-1]
+    with statements() as seen:
+        filtered = search_tickets(acme.uow(), SearchQuery(text="common", page=2, limit=3,
+                                                          priorities=["low", "normal", "high", "urgent"]))
+    assert not read_backwards(seen)  # filtered matches may all be old: always the index
+    assert numbers(filtered) == made[3:0:-1]
 
 
 def test_reindex_indexes_rows_imported_in_bulk(ctx, acme):
