@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, aliased
 
 from app.models import Comment, Ticket, TicketTag, User
 from app.models.base import utcnow
-from app.models.search import SearchComment, SearchTicket, doc_id
+from app.models.search import SearchComment, SearchTicket, doc_id, tenant_id_range
 
 CONTROL = {c: None for c in range(0x20) if c not in (0x09, 0x0A, 0x0D)}
 CONTROL.update({0xE000: None, 0xE001: None})  # the highlight sentinels (app/services/search/highlight.py)
@@ -240,6 +240,14 @@ class SearchIndexRepository:
     def stored_ids(self, kind: str) -> set[int]:
         model = SearchTicket if kind == "tickets" else SearchComment
         return set(self.session.scalars(select(model.id).where(model.tenant_id == self.tenant_id)))
+
+    def document_id_span(self, model) -> int:
+        """How many ids the tenant's documents of ``model`` span, first to last (0 without any): two
+        index probes, where counting them reads them all. It stands for their number."""
+        low, high = tenant_id_range(self.tenant_id)
+        first, last = self.session.execute(select(func.min(model.id), func.max(model.id))
+                                           .where(model.id.between(low, high))).one()
+        return 0 if first is None else last - first + 1
 
     def stored_counts(self) -> tuple[int, int]:
         t = self.session.scalar(select(func.count()).select_from(SearchTicket)

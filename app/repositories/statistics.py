@@ -27,11 +27,11 @@ from sqlalchemy.orm import Session
 def refresh_after_bulk_write(session: Session, *tables: str) -> None:
     """``VACUUM (ANALYZE)`` ``tables`` on PostgreSQL, on a connection of its own in
     autocommit (VACUUM cannot run in a transaction); nothing on SQLite."""
-    if session.get_bind().dialect.name != "postgresql" or not tables:
+    bind = session.get_bind()
+    if bind.dialect.name != "postgresql" or not tables:
         return
     session.commit()  # whatever the caller read
     names = ", ".join(f'"{name}"' for name in tables)
-    bind = session.get_bind()
     engine = getattr(bind, "engine", bind)  # a session bound to a Connection: its engine
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql(f"VACUUM (ANALYZE) {names}")

@@ -185,12 +185,6 @@ def _known(value: int):
     return bindparam(None, int(value), type_=Integer, literal_execute=True)
 
 
-def _span(session, doc, low: int, high: int) -> int:
-    """How many document ids the tenant's documents span (two index probes): stands for their number."""
-    first, last = session.execute(select(func.min(doc.id), func.max(doc.id)).where(doc.id.between(low, high))).one()
-    return 0 if first is None else last - first + 1
-
-
 def _dense(total: int, rows_needed: int, span: int) -> bool:
     """Whether reading the primary key backwards finds the ``rows_needed`` newest of ``total`` matches
     sooner than reading every match through the GIN index and sorting them.
@@ -233,16 +227,18 @@ def _postgres(uow: UnitOfWork, spec: Spec, terms: Terms, filters: Filters, offse
     # the same test, which no index can serve (so PostgreSQL cannot choose the GIN index instead).
     low, high = tenant_id_range(uow.tenant_id)
     backwards = [tenant, doc.id.between(_known(low), _known(high)), func.ts_match_vq(tsv, query)]
-    span = None if filtered or total <= RANK_WINDOW else _span(session, doc, low, high)
+    span = (None if filtered or total <= RANK_WINDOW
+            else SearchIndexRepository(session, uow.tenant_id).document_id_span(doc))
 
     def newest_first(rows_needed: int) -> list:
         """The conditions that read ``rows_needed`` matches, newest first, the cheaper way."""
         return backwards if span is not None and _dense(total, rows_needed, span) else conds
 
-    matches = select(doc.id.label("id"), tsv.label("tsv")).where(*conds)
+    matches = select(doc.id.label("id"), tsv.label("tsv"))
     if total > RANK_WINDOW:  # the newest: the primary key read backwards, or every match sorted
-        matches = (select(doc.id.label("id"), tsv.label("tsv")).where(*newest_first(RANK_WINDOW))
-                   .order_by(doc.id.desc()).limit(_known(RANK_WINDOW)))
+        matches = matches.where(*newest_first(RANK_WINDOW)).order_by(doc.id.desc()).limit(_known(RANK_WINDOW))
+    else:
+        matches = matches.where(*conds)
     newest = matches.subquery()  # without a LIMIT, PostgreSQL flattens it: every match through the GIN index
     score = func.ts_rank_cd(newest.c.tsv, query)
 

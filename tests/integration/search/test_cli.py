@@ -1,6 +1,7 @@
 """flask search reindex / sync, and the sync job the worker enqueues when it starts."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from app.cli.bulk_import import import_tickets
@@ -28,6 +29,26 @@ def test_reindex_indexes_bulk_imported_rows(app, acme, globex):
     result = app.test_cli_runner().invoke(args=["search", "reindex"])
     assert result.exit_code == 0 and "globex: 5 ticket and 15 comment" in result.output
     assert counts(app) == (17, 51)
+
+
+def test_reindex_of_every_workspace_vacuums_the_index_tables_once_at_the_end_on_postgresql(app, acme, globex):
+    from tests.unit.services.test_search import gin_pending_pages, maintained
+
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("PostgreSQL only: a GIN index's pending list and VACUUM")
+        import_tickets(acme.tenant, 12, seed=1)
+        import_tickets(globex.tenant, 5, seed=2)
+        before = maintained("search_comments")
+        db.session.remove()
+    result = app.test_cli_runner().invoke(args=["search", "reindex"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        analyzed, vacuumed = maintained("search_comments")
+        assert vacuumed is not None and (before[1] is None or vacuumed > before[1])
+        assert analyzed is not None and (before[0] is None or analyzed > before[0])
+        assert set(gin_pending_pages().values()) == {0}
+        db.session.remove()
 
 
 def test_reindex_of_an_unknown_workspace_fails(app):

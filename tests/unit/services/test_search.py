@@ -219,29 +219,14 @@ def test_pages_of_a_common_query_cover_every_match_once(ctx, acme, monkeypatch):
 
 @pytest.mark.parametrize("others", [0, 40], ids=["matches-dense", "matches-sparse"])
 def test_a_common_query_ranks_its_newest_matches_then_lists_the_rest_newest_first(ctx, acme, globex, monkeypatch,
-                                                                                   others):
+                                                                                   sql_counter, others):
     """Past RANK_WINDOW matches, only the newest are scored (both SQL backends): ranking every one of
     tens of thousands of matches cost more than it told (docs/performance.md). On PostgreSQL the
     newest are read backwards along the primary key when matches are dense (7 of 7 documents), and
     through the GIN index when they are not (7 of 47), or when filters apply, or when a deep page
     needs more rows than the matches: the same answers either way, and another workspace's newer
     matches never among them."""
-    from contextlib import contextmanager
-
-    from sqlalchemy import event
-
-    @contextmanager
-    def statements():
-        seen = []
-
-        def record(conn, cursor, statement, *rest):
-            seen.append(statement)
-
-        event.listen(db.engine, "before_cursor_execute", record)
-        try:
-            yield seen
-        finally:
-            event.remove(db.engine, "before_cursor_execute", record)
+    statements = sql_counter
 
     def read_backwards(seen) -> bool:
         return any("ts_match_vq" in sql for sql in seen)
@@ -313,56 +298,44 @@ def test_incremental_sync_catches_up_only_what_was_missed(ctx, acme):
     assert (again.tickets, again.comments, again.removed) == (0, 0, 0)
 
 
-def test_bulk_import_and_reindex_leave_the_planner_statistics_fresh_on_postgresql(ctx, acme):
+def maintained(table: str) -> tuple:
+    """When PostgreSQL last analyzed and last vacuumed ``table`` by hand (not autovacuum)."""
+    return tuple(db.session.execute(text("SELECT last_analyze, last_vacuum FROM pg_stat_user_tables"
+                                         " WHERE relname = :t"), {"t": table}).one())
+
+
+def gin_pending_pages() -> dict[str, int]:
+    """Each search GIN index's pending-list pages, merged now: what every search would have read whole."""
+    names = list(db.session.scalars(text(
+        "SELECT x.relname FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid"
+        " JOIN pg_am a ON a.oid = x.relam AND a.amname = 'gin'"
+        " WHERE i.indrelid IN ('search_tickets'::regclass, 'search_comments'::regclass) ORDER BY 1")))
+    assert names == ["ix_search_comments_tsv", "ix_search_tickets_tsv"]
+    pages = {name: db.session.scalar(text("SELECT gin_clean_pending_list(CAST(:n AS regclass))"), {"n": name})
+             for name in names}
+    db.session.commit()
+    return pages
+
+
+def test_bulk_import_and_reindex_leave_their_tables_vacuumed_and_analyzed_on_postgresql(ctx, acme):
+    """Planner statistics after a bulk write, and no GIN pending list (every search would read it
+    whole) nor dead documents left for an autovacuum that may never come (app/repositories/statistics.py)."""
     from app.cli.bulk_import import import_tickets
 
     if db.engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL only: SQLite's plans are kept without sqlite_stat1 (app/repositories/statistics.py)")
-
-    def analyzed(table: str):
-        return db.session.scalar(text("SELECT last_analyze FROM pg_stat_user_tables WHERE relname = :t"), {"t": table})
-
-    before = {t: analyzed(t) for t in ("tickets", "comments", "search_tickets")}
-    db.session.commit()
-    import_tickets(acme.tenant, 30, seed=3)
-    sync.reindex_tenant(acme.tenant)
-    for table, earlier in before.items():
-        now = analyzed(table)
-        assert now is not None and (earlier is None or now > earlier), table
-
-
-def test_reindex_vacuums_the_index_tables_on_postgresql(ctx, acme):
-    """A GIN index takes new entries into a pending list that every search reads in full
-    until a vacuum merges it: after a reindex there is none left to merge."""
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("PostgreSQL only: SQLite's index is FTS5, which has no pending list")
-    from app.cli.bulk_import import import_tickets
-
-    gin_indexes = text(
-        "SELECT x.relname FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid"
-        " JOIN pg_am a ON a.oid = x.relam AND a.amname = 'gin'"
-        " WHERE i.indrelid IN ('search_tickets'::regclass, 'search_comments'::regclass) ORDER BY 1")
-    names = list(db.session.scalars(gin_indexes))
-    assert names == ["ix_search_comments_tsv", "ix_search_tickets_tsv"]
-
-    def merged_pages(name: str) -> int:  # merges now and says how many pending pages it found
-        pages = db.session.scalar(text("SELECT gin_clean_pending_list(CAST(:n AS regclass))"), {"n": name})
-        db.session.commit()
-        return pages
-
-    def vacuumed(table: str):
-        return db.session.scalar(text("SELECT last_vacuum FROM pg_stat_user_tables WHERE relname = :t"), {"t": table})
-
-    before = vacuumed("search_comments")
+    tables = ("tickets", "comments", "search_tickets", "search_comments")
+    before = {t: maintained(t) for t in tables}
     db.session.commit()
     import_tickets(acme.tenant, 40, seed=5)
     sync.reindex_tenant(acme.tenant)
-    assert {name: merged_pages(name) for name in names} == {name: 0 for name in names}
-    now = vacuumed("search_comments")  # dead versions of rewritten documents gone too
-    assert now is not None and (before is None or now > before)
+    for table in tables:
+        for earlier, now in zip(before[table], maintained(table)):
+            assert now is not None and (earlier is None or now > earlier), table
+    assert set(gin_pending_pages().values()) == {0}
 
 
-def test_postgresql_plans_the_search_with_its_tsquery_folded_to_a_constant(ctx, acme):
+def test_postgresql_plans_the_search_with_its_tsquery_folded_to_a_constant(ctx, acme, sql_counter):
     """With the configuration bound as a cast (only a stable function), PostgreSQL kept
     ``to_tsquery(...)`` in the plan, guessed the number of matches and chose parallel
     scans for two common words: 10-12 ms instead of 1.8. With the words bound as a
@@ -371,26 +344,16 @@ def test_postgresql_plans_the_search_with_its_tsquery_folded_to_a_constant(ctx, 
     matches backwards: 16 ms instead of 3.5 (docs/performance.md). So all of it is in the SQL."""
     if db.engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL only: SQLite's FTS5 MATCH takes the query as it is")
-    from sqlalchemy import event
-
     for subject in ("Refund missing for invoice 77", "Refund for invoice 78", "Printer on fire"):
         make_ticket(acme, subject=subject)
     reply(acme, 1, "the refund invoice went out")
-    seen = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        if "to_tsquery" in statement:
-            seen.append((statement, parameters))
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with sql_counter() as statements:
         assert find(acme, "refund invoi").total == 2 and find_comments(acme, "refund invoice").total == 1
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
-    assert len(seen) == 4  # count and ranking, tickets and comments
+    searching = [statement for statement in statements if "to_tsquery" in statement]
+    assert len(searching) == 4  # count and ranking, tickets and comments
     with db.engine.connect() as conn:
-        for statement, parameters in seen:
-            plan = "\n".join(conn.exec_driver_sql("EXPLAIN (VERBOSE) " + statement, parameters).scalars())
-            assert "::tsquery" in plan and "to_tsquery" not in plan, plan
+        for statement in searching:
             assert "'refund'" in statement  # no plan of this statement, generic or not, guesses them
-            assert not parameters  # nor the tenant, the window or the page: a generic plan knows it all
+            assert "%(" not in statement  # nor the tenant, the window or the page: a generic plan knows it all
+            plan = "\n".join(conn.exec_driver_sql("EXPLAIN (VERBOSE) " + statement).scalars())
+            assert "::tsquery" in plan and "to_tsquery" not in plan, plan
